@@ -1,0 +1,51 @@
+# cs280diff: every target installs what it needs into a local virtual environment ($(VENV)) when it is missing.
+#   make lab        the practicum in JupyterLab, opened on notebooks/
+#   make test       unit tests, nbgrader pipeline tests, nbval over solutions/
+#   make release    regenerate notebooks/ (student versions) from solutions/
+#   make autograde  grade everything under submitted/ and write feedback/ (TAs)
+#   make bench      run the benchmarks and write their tables under benchmarks/
+#   make doctor     versions, device and profile
+#   make clean      remove the environment and grading artefacts
+# GPU users: `make lab TORCH=torch` (or any pip requirement for a CUDA build) instead of the CPU pin.
+
+PYTHON ?= python3
+VENV   ?= .venv
+TORCH  ?= torch==2.13.0
+JOBS   ?= 2
+LAB_ARGS ?=
+BIN    := $(VENV)/bin
+PY     := $(BIN)/python
+STAMP  := $(VENV)/.installed
+export PATH := $(abspath $(BIN)):$(PATH)
+
+.PHONY: lab test release autograde bench doctor clean install
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet "$(TORCH)"
+	$(PY) -m pip install --quiet -e ".[dev,bench]" "$(TORCH)"
+	touch $(STAMP)
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab --notebook-dir=notebooks $(LAB_ARGS)
+
+test: $(STAMP)
+	$(PY) -m pytest -n $(JOBS) --dist loadfile --nbval-lax --durations=15
+
+release: $(STAMP)
+	$(PY) -m cs280diff.course release
+
+autograde: $(STAMP)
+	$(PY) -m cs280diff.course autograde
+
+bench: $(STAMP)
+	for b in benchmarks/*.py; do [ -e "$$b" ] || continue; $(PY) "$$b" || exit 1; done
+
+doctor: $(STAMP)
+	$(BIN)/cs280diff doctor
+
+clean:
+	rm -rf $(VENV) submitted autograded feedback gradebook.db .nbgrader.log

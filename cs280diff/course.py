@@ -1,0 +1,263 @@
+"""Course tooling (instructors and TAs): release student notebooks, autograde, and author notebooks as text.
+
+  python -m cs280diff.course release            normalise solutions/ and regenerate notebooks/ (``make release``)
+  python -m cs280diff.course autograde          grade submitted/<student>/<notebook>/ into the gradebook + feedback/
+  python -m cs280diff.course to-text NB.ipynb   print a notebook in the text format below (for editing / review)
+  python -m cs280diff.course from-text F NB     write a notebook from the text format
+
+The text format: cells start with a header line ``# %% [kind] key=value ...``; markdown bodies are raw markdown.
+  kinds: markdown, code, solution (graded answer cell), tests (autograded tests; points=), answer (manually graded
+  markdown; points=), readonly (locked code), task (manually graded task; points=).
+nbgrader and its friends are imported lazily: students never need them.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+SETUP_TAG = "# cs280diff set-up"
+_HEADER = re.compile(r"^# %%(?: \[(\w+)\])?(.*)$")
+
+
+# ----------------------------------------------------------------------------------------------- the set-up cell
+def repository_url() -> str:
+    """The repository the notebooks install from: ``[project.urls] Repository`` in pyproject.toml (one place)."""
+    pyproject = REPO / "pyproject.toml"
+    if pyproject.exists():
+        try:
+            import tomllib
+        except ModuleNotFoundError:  # Python 3.10
+            tomllib = None
+        if tomllib is not None:
+            return tomllib.loads(pyproject.read_text())["project"]["urls"]["Repository"]
+    import importlib.metadata as md
+
+    for entry in md.metadata("cs280diff").get_all("Project-URL") or []:
+        label, _, url = entry.partition(",")
+        if label.strip() == "Repository":
+            return url.strip()
+    raise RuntimeError("no Repository URL in pyproject.toml [project.urls]")
+
+
+def setup_cell_source(url: str | None = None) -> str:
+    """The first code cell of every notebook: installs cs280diff on Colab, does nothing where it is installed."""
+    url = url or repository_url()
+    return (f"{SETUP_TAG}: on Colab this installs the helper package; where it is installed already it does nothing.\n"
+            "import importlib.util, subprocess, sys\n"
+            "if importlib.util.find_spec(\"cs280diff\") is None:\n"
+            f"    subprocess.run([sys.executable, \"-m\", \"pip\", \"install\", \"--quiet\", \"git+{url}\"], check=True)")
+
+
+# ----------------------------------------------------------------------------------------------- text <-> notebook
+def _meta(kind: str, opts: dict) -> dict:
+    gid = opts.get("id")
+    base = {"schema_version": 3, "grade": False, "solution": False, "locked": False, "task": False}
+    if kind in ("markdown", "code"):
+        return {}
+    if not gid:
+        raise ValueError(f"a {kind} cell needs id=...")
+    if kind == "solution":
+        return {"nbgrader": {**base, "solution": True, "grade_id": gid}}
+    if kind == "tests":
+        return {"nbgrader": {**base, "grade": True, "locked": True, "grade_id": gid, "points": int(opts["points"])}}
+    if kind == "answer":
+        return {"nbgrader": {**base, "grade": True, "solution": True, "grade_id": gid, "points": int(opts["points"])}}
+    if kind == "readonly":
+        return {"nbgrader": {**base, "locked": True, "grade_id": gid}}
+    if kind == "task":
+        return {"nbgrader": {**base, "task": True, "locked": True, "grade_id": gid, "points": int(opts["points"])}}
+    raise ValueError(f"unknown cell kind {kind!r}")
+
+
+def notebook_from_text(text: str):
+    """Build an nbformat notebook (python3 kernel, no outputs) from the text format."""
+    import nbformat
+
+    cells, kind, opts, body = [], None, {}, []
+
+    def flush():
+        if kind is None:
+            return
+        src = "\n".join(body).strip("\n")
+        md = kind in ("markdown", "answer")
+        cell = nbformat.v4.new_markdown_cell(src) if md else nbformat.v4.new_code_cell(src)
+        cell.metadata.update(_meta(kind, opts))
+        cell.id = f"c{len(cells):02d}-" + re.sub(r"[^A-Za-z0-9_-]", "", opts.get("id", kind))[:40]
+        cells.append(cell)
+
+    for line in text.splitlines():
+        m = _HEADER.match(line)
+        if m:
+            flush()
+            kind, body = (m.group(1) or "code"), []
+            opts = dict(kv.split("=", 1) for kv in m.group(2).split())
+        elif kind is not None:
+            body.append(line)
+    flush()
+    nb = nbformat.v4.new_notebook(cells=cells)
+    nb.metadata = {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
+                   "language_info": {"name": "python"}}
+    return nb
+
+
+def text_from_notebook(nb) -> str:
+    """The inverse of ``notebook_from_text``."""
+    out = []
+    for cell in nb.cells:
+        g = cell.metadata.get("nbgrader", {})
+        if not g:
+            kind, opts = ("markdown" if cell.cell_type == "markdown" else "code"), ""
+        else:
+            kind = ("answer" if cell.cell_type == "markdown" else "tests") if g.get("grade") and not g.get("task") \
+                else "task" if g.get("task") else "solution" if g.get("solution") else "readonly"
+            opts = f" id={g['grade_id']}" + (f" points={g['points']}" if "points" in g else "")
+        out.append(f"# %% [{kind}]{opts}\n{cell.source}\n")
+    return "\n".join(out)
+
+
+# ----------------------------------------------------------------------------------------------- normalising
+def clean_notebook(nb):
+    """Strip outputs, execution counts and editor metadata; keep nbgrader metadata and the kernelspec."""
+    for cell in nb.cells:
+        keep = {k: v for k, v in cell.metadata.items() if k == "nbgrader"}
+        cell.metadata = keep
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+    nb.metadata = {k: v for k, v in nb.metadata.items() if k in ("kernelspec", "language_info")}
+    nb.metadata.setdefault("kernelspec", {"name": "python3", "display_name": "Python 3", "language": "python"})
+    nb.metadata["language_info"] = {"name": "python"}
+    return nb
+
+
+def with_setup_cell(nb, url: str | None = None):
+    """Write the set-up cell (from pyproject's URL) into the notebook's first code cell, which must carry the tag."""
+    first = next(c for c in nb.cells if c.cell_type == "code")
+    if not first.source.startswith(SETUP_TAG):
+        raise ValueError(f"the first code cell of every notebook must be the set-up cell (starting {SETUP_TAG!r})")
+    first.source = setup_cell_source(url)
+    return nb
+
+
+def solution_notebooks(root: Path = REPO) -> list[Path]:
+    """solutions/<id>/<id>.ipynb, sorted."""
+    return sorted(p for p in (Path(root) / "solutions").glob("*/*.ipynb") if p.parent.name == p.stem)
+
+
+def normalise_solutions(root: Path = REPO) -> None:
+    """Clean every solution notebook in place and refresh its set-up cell."""
+    import nbformat
+
+    for path in solution_notebooks(root):
+        nb = with_setup_cell(clean_notebook(nbformat.read(path, as_version=4)))
+        nbformat.write(nb, path)
+
+
+# ----------------------------------------------------------------------------------------------- nbgrader
+def nbgrader_api(root: Path, *, db: bool = True, **overrides):
+    """An ``NbGraderAPI`` using the repository's nbgrader_config.py with its course root moved to ``root``.
+
+    overrides: dotted traitlets settings, e.g. ``{"Execute.timeout": 10}`` as ``Execute__timeout=10``.
+    """
+    from nbgrader.apps import NbGraderAPI
+    from nbgrader.coursedir import CourseDirectory
+    from traitlets.config.loader import PyFileConfigLoader
+
+    cfg = PyFileConfigLoader("nbgrader_config.py", path=str(REPO)).load_config()
+    cfg.CourseDirectory.root = str(root)
+    cfg.CourseDirectory.db_url = f"sqlite:///{Path(root) / 'gradebook.db'}"
+    cfg.GenerateAssignment.no_database = not db
+    for key, value in overrides.items():
+        section, name = key.split("__")
+        cfg[section][name] = value
+    _alembic_on_path()
+    return NbGraderAPI(coursedir=CourseDirectory(config=cfg), config=cfg)
+
+
+def _alembic_on_path() -> None:
+    """nbgrader shells out to ``alembic`` when it creates a gradebook: put this interpreter's bin/ on PATH."""
+    import os
+
+    bindir = str(Path(sys.executable).parent)
+    if bindir not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
+
+
+def generate_release(solutions: Path, out: Path) -> None:
+    """Run nbgrader's generate_assignment on every solutions/<id>/ into out/<id>/ (no database)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        shutil.copytree(solutions, Path(tmp) / "solutions")
+        api = nbgrader_api(Path(tmp), db=False)
+        for src in sorted((Path(tmp) / "solutions").iterdir()):
+            if src.is_dir():
+                result = api.generate_assignment(src.name, force=True, create=False)
+                if not result["success"]:
+                    raise RuntimeError(f"generate_assignment {src.name} failed:\n{result.get('error') or result['log']}")
+        out.mkdir(parents=True, exist_ok=True)
+        for rel in sorted((Path(tmp) / "notebooks").iterdir()):
+            shutil.rmtree(out / rel.name, ignore_errors=True)
+            shutil.copytree(rel, out / rel.name)
+
+
+def release(root: Path = REPO) -> None:
+    """``make release``: normalise solutions/ and regenerate notebooks/ from them."""
+    normalise_solutions(root)
+    generate_release(Path(root) / "solutions", Path(root) / "notebooks")
+    print(f"released {len(solution_notebooks(root))} notebook(s) into {Path(root) / 'notebooks'}")
+
+
+def autograde(root: Path = REPO) -> None:
+    """``make autograde``: grade every submitted/<student>/<id>/ and write feedback/ (gradebook.db at the root)."""
+    api = nbgrader_api(Path(root))
+    submitted = Path(root) / "submitted"
+    if not submitted.is_dir():
+        raise SystemExit("nothing to grade: put submissions in submitted/<student>/<notebook id>/")
+    for path in solution_notebooks(root):
+        aid = path.parent.name
+        _check(api.generate_assignment(aid, force=True, create=True), f"generate_assignment {aid}")
+        for student in sorted(p.name for p in submitted.iterdir() if (p / aid).is_dir()):
+            _check(api.autograde(aid, student, force=True, create=True), f"autograde {aid} {student}")
+            _check(api.generate_feedback(aid, student, force=True), f"feedback {aid} {student}")
+            print(f"graded {student} / {aid}")
+
+
+def _check(result: dict, what: str) -> None:
+    if not result["success"]:
+        raise RuntimeError(f"{what} failed:\n{result.get('error') or result.get('log')}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m cs280diff.course", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    sub.add_parser("release")
+    sub.add_parser("autograde")
+    p = sub.add_parser("to-text")
+    p.add_argument("notebook")
+    p = sub.add_parser("from-text")
+    p.add_argument("text")
+    p.add_argument("notebook")
+    args = parser.parse_args(argv)
+    if args.cmd == "release":
+        release()
+    elif args.cmd == "autograde":
+        autograde()
+    elif args.cmd == "to-text":
+        import nbformat
+
+        print(text_from_notebook(nbformat.read(args.notebook, as_version=4)))
+    elif args.cmd == "from-text":
+        import nbformat
+
+        nb = notebook_from_text(Path(args.text).read_text())
+        Path(args.notebook).parent.mkdir(parents=True, exist_ok=True)
+        nbformat.write(nb, args.notebook)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
