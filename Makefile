@@ -16,6 +16,8 @@ LAB_ARGS ?=
 BIN    := $(VENV)/bin
 PY     := $(BIN)/python
 STAMP  := $(VENV)/.installed
+# Jupyter refuses to start as root unless told to (containers, CI).
+LAB_ROOT := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 export PATH := $(abspath $(BIN)):$(PATH)
 
 .PHONY: lab test release autograde bench doctor clean install
@@ -30,7 +32,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 lab: $(STAMP)
-	$(BIN)/jupyter lab --notebook-dir=notebooks $(LAB_ARGS)
+	$(BIN)/jupyter lab --notebook-dir=notebooks $(LAB_ROOT) $(LAB_ARGS)
 
 test: $(STAMP)
 	$(PY) -m pytest -n $(JOBS) --dist loadfile --nbval-lax --durations=15

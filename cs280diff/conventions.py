@@ -50,11 +50,11 @@ def check_t(t, x: Tensor | None = None, *, lo: float = 0.0, hi: float = 1.0, nam
             raise ValueError(f"{name} must have shape () or (batch,), got {tuple(t.shape)}")
         if t.ndim == 1 and x is not None and t.shape[0] not in (1, x.shape[0]):
             raise ValueError(f"{name} has {t.shape[0]} entries but x has batch size {x.shape[0]}")
-    t = torch.as_tensor(t, device=x.device if x is not None else None)
-    if x is not None:
-        t = t.to(x.dtype)
-    elif not t.is_floating_point():
-        t = t.to(torch.get_default_dtype())
+    if x is not None:  # Python numbers go straight to x's dtype (no float32 detour)
+        t = torch.as_tensor(t, dtype=x.dtype, device=x.device)
+    else:
+        t = torch.as_tensor(t, dtype=None if isinstance(t, Tensor) and t.is_floating_point() else
+                            torch.get_default_dtype())
     if torch.isnan(t).any():
         raise ValueError(f"{name} contains NaN")
     if (t < lo).any() or (t > hi).any():

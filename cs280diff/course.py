@@ -159,7 +159,7 @@ def normalise_solutions(root: Path = REPO) -> None:
 
 
 # ----------------------------------------------------------------------------------------------- nbgrader
-def nbgrader_api(root: Path, *, db: bool = True, **overrides):
+def nbgrader_api(root: Path, **overrides):
     """An ``NbGraderAPI`` using the repository's nbgrader_config.py with its course root moved to ``root``.
 
     overrides: dotted traitlets settings, e.g. ``{"Execute.timeout": 10}`` as ``Execute__timeout=10``.
@@ -171,7 +171,6 @@ def nbgrader_api(root: Path, *, db: bool = True, **overrides):
     cfg = PyFileConfigLoader("nbgrader_config.py", path=str(REPO)).load_config()
     cfg.CourseDirectory.root = str(root)
     cfg.CourseDirectory.db_url = f"sqlite:///{Path(root) / 'gradebook.db'}"
-    cfg.GenerateAssignment.no_database = not db
     for key, value in overrides.items():
         section, name = key.split("__")
         cfg[section][name] = value
@@ -189,13 +188,13 @@ def _alembic_on_path() -> None:
 
 
 def generate_release(solutions: Path, out: Path) -> None:
-    """Run nbgrader's generate_assignment on every solutions/<id>/ into out/<id>/ (no database)."""
+    """Run nbgrader's generate_assignment on every solutions/<id>/ into out/<id>/ (with a throwaway gradebook)."""
     with tempfile.TemporaryDirectory() as tmp:
         shutil.copytree(solutions, Path(tmp) / "solutions")
-        api = nbgrader_api(Path(tmp), db=False)
+        api = nbgrader_api(Path(tmp))
         for src in sorted((Path(tmp) / "solutions").iterdir()):
             if src.is_dir():
-                result = api.generate_assignment(src.name, force=True, create=False)
+                result = api.generate_assignment(src.name, force=True, create=True)
                 if not result["success"]:
                     raise RuntimeError(f"generate_assignment {src.name} failed:\n{result.get('error') or result['log']}")
         out.mkdir(parents=True, exist_ok=True)

@@ -22,7 +22,7 @@ def density_grid(mixture: GaussianMixture, x_range=(-4.0, 4.0), n_x: int = 300, 
 
 def plot_flow_1d(mixture: GaussianMixture, trajectories: Tensor | None = None, grid: Tensor | None = None, *,
                  x_range=(-4.0, 4.0), ax=None, n_lines: int = 60, title: str | None = None,
-                 color: str = "white"):
+                 color: str = "#8fd3ff"):
     """The lecture's 1D figure: p_t(x) as a heat map over (t, x), noise on the left (t = 0), data on the right.
 
     trajectories: (N + 1, batch, 1) states at the times ``grid`` (N + 1,), as returned by
@@ -42,7 +42,7 @@ def plot_flow_1d(mixture: GaussianMixture, trajectories: Tensor | None = None, g
         tr = trajectories.detach().cpu().reshape(trajectories.shape[0], -1).numpy()
         g = grid.detach().cpu().numpy()
         idx = np.linspace(0, tr.shape[1] - 1, min(n_lines, tr.shape[1])).astype(int)
-        ax.plot(g, tr[:, idx], color=color, lw=0.7, alpha=0.8)
+        ax.plot(g, tr[:, idx], color=color, lw=0.6, alpha=0.75)
     ax.set_xlabel("t   (0 = noise, 1 = data)")
     ax.set_ylabel("x")
     ax.set_ylim(*x_range)
