@@ -35,7 +35,7 @@ lab: $(STAMP)
 	$(BIN)/jupyter lab --notebook-dir=notebooks $(LAB_ROOT) $(LAB_ARGS)
 
 test: $(STAMP)
-	$(PY) -m pytest -n $(JOBS) --dist loadfile --nbval-lax --durations=15
+	$(PY) -m pytest -n $(JOBS) --dist loadgroup --nbval-lax --durations=15
 
 release: $(STAMP)
 	$(PY) -m cs280diff.course release

@@ -1,6 +1,6 @@
 """Course tooling (instructors and TAs): release student notebooks, autograde, and author notebooks as text.
 
-  python -m cs280diff.course release            normalise solutions/ and regenerate notebooks/ (``make release``)
+  python -m cs280diff.course release [ID ...]   normalise solutions/ and regenerate notebooks/ (``make release``)
   python -m cs280diff.course autograde          grade submitted/<student>/<notebook>/ into the gradebook + feedback/
   python -m cs280diff.course to-text NB.ipynb   print a notebook in the text format below (for editing / review)
   python -m cs280diff.course from-text F NB     write a notebook from the text format
@@ -149,11 +149,13 @@ def solution_notebooks(root: Path = REPO) -> list[Path]:
     return sorted(p for p in (Path(root) / "solutions").glob("*/*.ipynb") if p.parent.name == p.stem)
 
 
-def normalise_solutions(root: Path = REPO) -> None:
-    """Clean every solution notebook in place and refresh its set-up cell."""
+def normalise_solutions(root: Path = REPO, only: list[str] | None = None) -> None:
+    """Clean every solution notebook (or those in ``only``) in place and refresh its set-up cell."""
     import nbformat
 
     for path in solution_notebooks(root):
+        if only and path.parent.name not in only:
+            continue
         nb = with_setup_cell(clean_notebook(nbformat.read(path, as_version=4)))
         nbformat.write(nb, path)
 
@@ -187,13 +189,16 @@ def _alembic_on_path() -> None:
         os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
 
 
-def generate_release(solutions: Path, out: Path) -> None:
-    """Run nbgrader's generate_assignment on every solutions/<id>/ into out/<id>/ (with a throwaway gradebook)."""
+def generate_release(solutions: Path, out: Path, only: list[str] | None = None) -> None:
+    """Run nbgrader's generate_assignment on solutions/<id>/ into out/<id>/ (with a throwaway gradebook).
+
+    only: notebook ids to release (default: all).
+    """
     with tempfile.TemporaryDirectory() as tmp:
         shutil.copytree(solutions, Path(tmp) / "solutions")
         api = nbgrader_api(Path(tmp))
         for src in sorted((Path(tmp) / "solutions").iterdir()):
-            if src.is_dir():
+            if src.is_dir() and (not only or src.name in only):
                 result = api.generate_assignment(src.name, force=True, create=True)
                 if not result["success"]:
                     raise RuntimeError(f"generate_assignment {src.name} failed:\n{result.get('error') or result['log']}")
@@ -203,11 +208,11 @@ def generate_release(solutions: Path, out: Path) -> None:
             shutil.copytree(rel, out / rel.name)
 
 
-def release(root: Path = REPO) -> None:
-    """``make release``: normalise solutions/ and regenerate notebooks/ from them."""
-    normalise_solutions(root)
-    generate_release(Path(root) / "solutions", Path(root) / "notebooks")
-    print(f"released {len(solution_notebooks(root))} notebook(s) into {Path(root) / 'notebooks'}")
+def release(root: Path = REPO, only: list[str] | None = None) -> None:
+    """``make release``: normalise solutions/ and regenerate notebooks/ from them (all, or the ids in ``only``)."""
+    normalise_solutions(root, only)
+    generate_release(Path(root) / "solutions", Path(root) / "notebooks", only)
+    print(f"released {', '.join(only) if only else 'all notebooks'} into {Path(root) / 'notebooks'}")
 
 
 def autograde(root: Path = REPO) -> None:
@@ -233,7 +238,8 @@ def _check(result: dict, what: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m cs280diff.course", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="cmd", required=True)
-    sub.add_parser("release")
+    p = sub.add_parser("release")
+    p.add_argument("ids", nargs="*", help="notebook ids (default: all)")
     sub.add_parser("autograde")
     p = sub.add_parser("to-text")
     p.add_argument("notebook")
@@ -242,7 +248,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("notebook")
     args = parser.parse_args(argv)
     if args.cmd == "release":
-        release()
+        release(only=args.ids or None)
     elif args.cmd == "autograde":
         autograde()
     elif args.cmd == "to-text":

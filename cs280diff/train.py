@@ -1,0 +1,177 @@
+"""Flow-matching training (Lipman et al. 2023; Liu et al. 2023): regress the conditional velocity u = x1 - x0.
+
+Convention (DESIGN.md §1): t ~ U[0, 1], t = 0 noise x0 ~ N(0, I), t = 1 data x1; x_t = (1 - t) x0 + t x1.
+  L(θ) = E_{t, x0, x1} |v_θ(x_t, t) - (x1 - x0)|²   (mean over all elements)
+Its minimiser is the marginal velocity v*(x, t) = E[x1 - x0 | x_t = x], the exact field of ``cs280diff.data``.
+"""
+from __future__ import annotations
+
+import copy
+import math
+import numbers
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from cs280diff.conventions import check_t, check_x, conditional_velocity, path
+
+Tensor = torch.Tensor
+
+__all__ = ["fm_loss", "EMA", "TrainResult", "train"]
+
+
+def _gen_device(generator: torch.Generator | None) -> torch.device:
+    return generator.device if generator is not None else torch.device("cpu")
+
+
+def fm_loss(model: Callable, x1: Tensor, generator: torch.Generator | None = None, y=None, t=None,
+            x0: Tensor | None = None) -> Tensor:
+    """The conditional flow-matching loss on a batch of data x1 (batch, *dims); returns a 0-d tensor.
+
+    t (batch,) ~ U[0, 1] and x0 ~ N(0, I) are drawn from ``generator`` (on its device, then moved to x1's) unless
+    given.  ``y`` (labels) is passed to the model only when not None, so any field ``model(x, t, **cond)`` works.
+    """
+    check_x(x1, "x1")
+    batch, gen_device = x1.shape[0], _gen_device(generator)
+    if t is None:
+        t = torch.rand(batch, generator=generator, device=gen_device, dtype=x1.dtype).to(x1.device)  # t ~ U[0, 1]
+    t = check_t(t, x1)
+    if x0 is None:
+        x0 = torch.randn(x1.shape, generator=generator, device=gen_device, dtype=x1.dtype).to(x1.device)  # x0 ~ N(0, I)
+    x_t = path(x0, x1, t)  # x_t = (1 - t) x0 + t x1
+    u = conditional_velocity(x0, x1)  # regression target u = x1 - x0
+    v = model(x_t, t) if y is None else model(x_t, t, y=y)  # predicted velocity
+    if v.shape != x1.shape:
+        raise ValueError(f"the model returned shape {tuple(v.shape)} for x of shape {tuple(x1.shape)}")
+    return torch.mean((v - u) ** 2)  # MSE over all elements
+
+
+class EMA:
+    """Exponential moving average of a model's weights: θ_ema <- decay θ_ema + (1 - decay) θ after every step.
+
+    ``ema = EMA(model, 0.999); ...; ema.update(model)``; ``ema.model`` is a frozen copy in eval mode, itself a field.
+    Buffers (if any) are copied, not averaged.
+    """
+
+    def __init__(self, model: nn.Module, decay: float = 0.999):
+        if isinstance(decay, bool) or not isinstance(decay, numbers.Real) or not 0.0 < decay < 1.0:
+            raise ValueError(f"EMA decay must be a number in (0, 1), got {decay!r}")
+        self.decay = float(decay)
+        self.model = copy.deepcopy(model).eval().requires_grad_(False)
+
+    @torch.no_grad()
+    def update(self, model: nn.Module) -> None:
+        """Move the average towards ``model``'s current weights (same architecture)."""
+        ema_p, new_p = list(self.model.parameters()), list(model.parameters())
+        if len(ema_p) != len(new_p):
+            raise ValueError("EMA.update needs a model with the same architecture as the one it was built from")
+        for pe, p in zip(ema_p, new_p):
+            pe.lerp_(p.detach(), 1.0 - self.decay)  # θ_ema += (1 - decay)(θ - θ_ema)
+        for be, b in zip(self.model.buffers(), model.buffers()):
+            be.copy_(b)
+
+
+@dataclass
+class TrainResult:
+    """What ``train`` returns: the trained ``model``, one loss per step, the EMA copy (or None) and the wall time."""
+    model: nn.Module
+    loss_history: list[float] = field(default_factory=list)
+    ema: nn.Module | None = None
+    seconds: float = 0.0
+
+
+def _positive_int(value, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise ValueError(f"{name} must be a positive int, got {value!r}")
+    return int(value)
+
+
+def _drop_labels(y: Tensor, null_class: int, p_uncond: float, generator: torch.Generator) -> Tensor:
+    """Condition dropout for classifier-free guidance: each label becomes the null class with probability p_uncond."""
+    drop = torch.rand(y.shape[0], generator=generator, device=_gen_device(generator)) < p_uncond
+    return torch.where(drop.to(y.device), torch.full_like(y, null_class), y)
+
+
+def _next_batch(sample_data, n, generator, p_uncond, null_class, device) -> tuple[Tensor, Tensor | None]:
+    """One batch from ``sample_data(n, generator)`` (x1 or (x1, y)), labels dropped with p_uncond, on ``device``."""
+    batch = sample_data(n, generator)
+    if isinstance(batch, (tuple, list)) and len(batch) != 2:
+        raise ValueError(f"sample_data must return x1 or (x1, y), got a sequence of length {len(batch)}")
+    x1, y = batch if isinstance(batch, (tuple, list)) else (batch, None)
+    if p_uncond > 0:
+        if y is None:
+            raise ValueError("p_uncond > 0 needs labels: sample_data must return (x1, y)")
+        y = _drop_labels(y, null_class, p_uncond, generator)  # condition dropout
+    return x1.to(device), (y.to(device) if y is not None else None)
+
+
+def train(model: nn.Module, sample_data: Callable, *, steps: int, batch_size: int, lr: float = 1e-3, seed: int = 0,
+          ema_decay: float | None = None, p_uncond: float = 0.0, callback: Callable[[dict], None] | None = None,
+          callback_every: int = 100, progress: bool = True) -> TrainResult:
+    """Train ``model`` with the flow-matching loss and Adam; deterministic given ``seed`` and the initial weights.
+
+    Args:
+        model: a velocity network ``model(x, t, y=None) -> v`` (an ``nn.Module``), trained in place on its device.
+        sample_data: ``sample_data(n, generator) -> x1`` of shape (n, *dims), or ``-> (x1, y)`` with labels (n,).
+            It must draw its randomness from ``generator`` (a CPU ``torch.Generator`` seeded with ``seed``).
+        steps, batch_size: number of Adam steps and samples per step.
+        lr: Adam's learning rate.
+        seed: seeds the one generator used for data, t, x0 and condition dropout.
+        ema_decay: keep an exponential moving average of the weights with this decay (e.g. 0.999), or None.
+        p_uncond: probability of replacing a label by the model's ``null_class`` (classifier-free guidance training).
+        callback: called every ``callback_every`` steps (and after the last) with ``{"step", "loss", "model", "ema"}``.
+        progress: show a tqdm bar whose postfix is the running loss.
+    Returns:
+        ``TrainResult(model, loss_history, ema, seconds)``; ``ema`` is the averaged copy (a field too) or None.
+    """
+    steps, batch_size = _positive_int(steps, "steps"), _positive_int(batch_size, "batch_size")
+    callback_every = _positive_int(callback_every, "callback_every")
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    if not callable(sample_data):
+        raise TypeError("sample_data must be a callable sample_data(n, generator) -> x1 or (x1, y)")
+    if callback is not None and not callable(callback):
+        raise TypeError("callback must be a callable callback(info: dict) or None")
+    if not (isinstance(lr, numbers.Real) and lr > 0):
+        raise ValueError(f"lr must be > 0, got {lr!r}")
+    if not (isinstance(p_uncond, numbers.Real) and 0.0 <= p_uncond < 1.0):
+        raise ValueError(f"p_uncond must lie in [0, 1), got {p_uncond!r}")
+    null_class = getattr(model, "null_class", None)
+    if p_uncond > 0 and null_class is None:
+        raise ValueError("p_uncond > 0 needs a conditional model with a null_class (e.g. MLPVelocity(n_classes=K))")
+
+    device = next(model.parameters()).device
+    generator = torch.Generator().manual_seed(int(seed))  # all randomness of the loop
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    ema = EMA(model, ema_decay) if ema_decay is not None else None
+    result = TrainResult(model=model, ema=ema.model if ema else None)
+    was_training, start, running = model.training, time.perf_counter(), None
+    model.train()
+    bar = tqdm(range(1, steps + 1), disable=not progress, desc="train", leave=False)
+    try:
+        for step in bar:
+            x1, y = _next_batch(sample_data, batch_size, generator, p_uncond, null_class, device)  # fresh data
+            loss = fm_loss(model, x1, generator=generator, y=y)  # flow-matching loss on this batch
+            value = loss.item()
+            if not math.isfinite(value):
+                raise FloatingPointError(f"the loss is {value} at step {step} (weights left as before it); lower lr")
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()  # gradients of the MSE
+            optimizer.step()  # Adam update
+            if ema is not None:
+                ema.update(model)  # θ_ema <- decay θ_ema + (1 - decay) θ
+            result.loss_history.append(value)
+            running = value if running is None else 0.98 * running + 0.02 * value
+            if progress and (step % 25 == 0 or step == steps):
+                bar.set_postfix(loss=f"{running:.4f}", refresh=False)
+            if callback is not None and (step % callback_every == 0 or step == steps):
+                callback({"step": step, "loss": value, "model": model, "ema": result.ema})
+    finally:
+        bar.close()
+        model.train(was_training)
+    result.seconds = time.perf_counter() - start
+    return result
