@@ -154,6 +154,13 @@ class GaussianMixture:
         w = torch.softmax(logits, dim=1)
         return (w[:, :, None] * (means[None] + (t * stds**2 / var)[:, :, None] * diff)).sum(1).reshape(x.shape)
 
+    def tempered(self, tau: float) -> "TemperedField":
+        """An *imperfect* field built from this oracle: component posteriors softened with temperature tau.
+
+        See ``TemperedField``; ``tau = 1`` gives back the exact field.
+        """
+        return TemperedField(self, tau)
+
     # ------------------------------------------------------------------------------------------- 1D helpers
     def cdf_1d(self, x: Tensor, t: float = 1.0) -> Tensor:
         """CDF of p_t in one dimension (D = 1).  x any shape -> same shape."""
@@ -176,3 +183,53 @@ def ring_2d(n_modes: int = 8, radius: float = 2.0, std: float = 0.1) -> Gaussian
     angle = torch.arange(n_modes, dtype=torch.float64) * 2 * math.pi / n_modes
     means = radius * torch.stack([torch.cos(angle), torch.sin(angle)], dim=1)
     return GaussianMixture(means, std)
+
+
+class TemperedField:
+    """An analytic *imperfect model*: the mixture's exact field with softened component posteriors.
+
+    w_k^tau(x, t) ∝ (π_k N(x; t μ_k, var_k(t) I))^(1/tau) = softmax_k(logits_k / tau), and
+        v_tau(x, t) = Σ_k w_k^tau [ μ_k + ((t s_k² - (1 - t)) / var_k)(x - t μ_k) ],
+    the exact per-component velocities averaged with the wrong weights.  tau = 1 is the exact field v*; tau > 1
+    blurs the boundaries between modes, as a network that is too smooth (too small, trained too briefly) cannot draw
+    sharp ones: where two components compete, v_tau points between them, so ODE samples near a boundary land
+    *between* the modes.  Near a mode (and as t -> 1, where the logits grow) the posterior is still one-hot, so the
+    field there stays right: that local correctness is what fresh noise (SDE / churn) can exploit to pull samples
+    back onto the modes.  It models a *model error*, not a truncation error.
+
+    The score a sampler derives from it, (t v_tau - x)/(1 - t), is the same softening of the exact score:
+    Σ_k w_k^tau s_k with s_k = -(x - t μ_k) / var_k.  Call it like any field: ``field(x, t) -> v`` (no conditioning).
+    """
+
+    def __init__(self, mixture: GaussianMixture, tau: float):
+        if not isinstance(mixture, GaussianMixture):
+            raise TypeError(f"mixture must be a GaussianMixture, got {type(mixture).__name__}")
+        if isinstance(tau, bool) or not isinstance(tau, (int, float)) or not math.isfinite(tau) or tau <= 0:
+            raise ValueError(f"tau must be a finite number > 0 (1 = exact field, > 1 = softer), got {tau!r}")
+        self.mixture, self.tau = mixture, float(tau)
+
+    def __repr__(self) -> str:
+        return f"TemperedField({self.mixture!r}, tau={self.tau:g})"
+
+    def posteriors(self, x: Tensor, t) -> Tensor:
+        """Softened posteriors w_k^tau(x, t) = softmax_k(logits_k / tau), shape (N, K)."""
+        return torch.softmax(self.mixture._terms(x, t)[-1] / self.tau, dim=1)
+
+    def velocity(self, x: Tensor, t, **cond) -> Tensor:
+        """v_tau(x, t): exact per-component velocities weighted by the softened posteriors; same shape as x."""
+        if cond:
+            raise TypeError(f"this field takes no conditioning, got {sorted(cond)}")
+        xf, t, var, diff, logits = self.mixture._terms(x, t)
+        means, stds, _ = self.mixture.params(xf)
+        w = torch.softmax(logits / self.tau, dim=1)  # tempered posteriors
+        coef = (t * stds**2 - (1 - t)) / var
+        v = (w[:, :, None] * (means[None] + coef[:, :, None] * diff)).sum(1)
+        return v.reshape(x.shape)
+
+    __call__ = velocity
+
+    def score(self, x: Tensor, t) -> Tensor:
+        """The score implied by v_tau: -Σ_k w_k^tau (x - t μ_k) / var_k = (t v_tau - x)/(1 - t); same shape as x."""
+        xf, t, var, diff, logits = self.mixture._terms(x, t)
+        w = torch.softmax(logits / self.tau, dim=1)
+        return (-(w / var)[:, :, None] * diff).sum(1).reshape(x.shape)

@@ -4,6 +4,8 @@ All results are computed in float64.  Sample sets are (n, *dims) tensors, flatte
 """
 from __future__ import annotations
 
+import math
+
 import torch
 
 Tensor = torch.Tensor
@@ -129,3 +131,121 @@ def convergence_order(nfes, errors) -> float:
     x, y = torch.log(n), -torch.log(e)
     xc = x - x.mean()
     return ((xc * (y - y.mean())).sum() / (xc**2).sum()).item()  # least-squares slope
+
+
+# ----------------------------------------------------------------------------------------------- against a mixture
+def _check_samples(samples: Tensor, mixture) -> Tensor:
+    """Flatten (n, *dims) samples to (n, D) float64 and check D against the mixture."""
+    if not isinstance(samples, Tensor):
+        raise TypeError(f"samples must be a torch.Tensor of shape (n, *dims), got {type(samples).__name__}")
+    if samples.ndim < 1 or samples.shape[0] < 1:
+        raise ValueError(f"samples must have shape (n, *dims) with n >= 1, got {tuple(samples.shape)}")
+    x = samples.detach().reshape(samples.shape[0], -1).double().cpu()
+    if x.shape[1] != mixture.dim:
+        raise ValueError(f"samples have {x.shape[1]} features but the mixture has D = {mixture.dim}")
+    if not torch.isfinite(x).all():
+        raise ValueError("samples must not contain NaN or inf")
+    return x
+
+
+def assign_modes(samples: Tensor, mixture, n_std: float = 3.0) -> Tensor:
+    """The mode each sample belongs to, or -1 when it lies between / away from the modes.
+
+    A sample is given to its most likely component k (the posterior at t = 1, ``mixture.posteriors(x, 1)``) when
+    |x - μ_k| <= n_std · s_k, else -1.  samples (n, *dims) with prod(dims) = D -> (n,) long.
+    (For true 2D samples of an isotropic component, P(|x - μ_k| <= 3 s_k) = 1 - e^{-9/2} ≈ 0.989; in 1D ≈ 0.997.)
+    """
+    if not n_std > 0:
+        raise ValueError(f"n_std must be > 0, got {n_std!r}")
+    x = _check_samples(samples, mixture)
+    k = mixture.posteriors(x, 1.0).argmax(1)  # most likely component
+    near = (x - mixture.means[k]).norm(dim=1) <= n_std * mixture.stds[k]  # within n_std of its std
+    return torch.where(near, k, torch.full_like(k, -1))
+
+
+def mode_fractions(samples: Tensor, mixture, n_std: float = 3.0) -> Tensor:
+    """Fraction of all samples near each mode (``assign_modes``): (K,) float64; 1 - sum = fraction off the modes."""
+    k = assign_modes(samples, mixture, n_std)
+    counts = torch.bincount(k[k >= 0], minlength=mixture.n_components).double()
+    return counts / k.numel()
+
+
+def fraction_near_modes(samples: Tensor, mixture, n_std: float = 3.0) -> float:
+    """Fraction of samples within n_std stds of a mode (≈ 0.989 for true 2D samples at n_std = 3)."""
+    return mode_fractions(samples, mixture, n_std).sum().item()
+
+
+def mode_masses(samples: Tensor, mixture) -> Tensor:
+    """Share of the samples whose most likely component is k (no radius): (K,) float64, sums to 1."""
+    x = _check_samples(samples, mixture)
+    k = mixture.posteriors(x, 1.0).argmax(1)
+    return torch.bincount(k, minlength=mixture.n_components).double() / k.numel()
+
+
+def mode_mass_error(samples: Tensor, mixture) -> float:
+    """Total variation between the per-mode masses of the samples and the weights: ½ Σ_k |m_k - π_k| in [0, 1].
+
+    The per-mode errors themselves are ``mode_masses(samples, mixture) - mixture.weights``.
+    """
+    return 0.5 * (mode_masses(samples, mixture) - mixture.weights).abs().sum().item()
+
+
+def _mean_norm_gaussian(m: Tensor, var: Tensor, dim: int) -> Tensor:
+    """E|z| for z ~ N(m, var I_D), D in {1, 2}, in closed form.  m (..., D), var (...) -> (...).
+
+    D = 1: s √(2/π) e^{-m²/(2s²)} + |m| erf(|m| / (√2 s)) (folded normal).
+    D = 2: the Rice mean s √(π/2) [(1 + 2q) I0e(q) + 2q I1e(q)], q = |m|² / (4 s²), with exponentially scaled
+    Bessel functions (stable for |m| >> s, where it tends to |m|).
+    """
+    a2 = (m**2).sum(-1)
+    s = var.sqrt()
+    if dim == 1:
+        a = a2.sqrt()
+        return s * math.sqrt(2 / math.pi) * torch.exp(-a2 / (2 * var)) + a * torch.erf(a / (math.sqrt(2) * s))
+    if dim == 2:
+        q = a2 / (4 * var)
+        return s * math.sqrt(math.pi / 2) * ((1 + 2 * q) * torch.special.i0e(q) + 2 * q * torch.special.i1e(q))
+    raise ValueError(f"closed-form E|z| is implemented for D = 1 and 2, got D = {dim}; "
+                     "use energy_distance against reference samples instead")
+
+
+def mixture_self_distance(mixture) -> float:
+    """E|Y - Y'| for independent Y, Y' ~ p1 (D = 1 or 2), exact: Y_k - Y'_l ~ N(μ_k - μ_l, (s_k² + s_l²) I)."""
+    means, stds, w = mixture.params()
+    pair = _mean_norm_gaussian(means[:, None] - means[None], stds[:, None] ** 2 + stds[None] ** 2, mixture.dim)
+    return (w[:, None] * w[None] * pair).sum().item()
+
+
+def energy_distance_to_mixture(samples: Tensor, mixture, chunk: int = 2048) -> float:
+    """Energy distance between the empirical distribution of ``samples`` and the exact mixture p1 (D = 1 or 2).
+
+    ED = 2 E|x - Y| - E|x - x'| - E|Y - Y'| with x, x' the samples (V-statistic: all n² pairs, the diagonal too) and
+    Y, Y' ~ p1 exactly (closed form, no reference samples, so no reference noise).  It is >= 0 and measures the
+    distance of the empirical measure to p1; for n *true* samples its expectation is E|Y - Y'| / n
+    (``energy_floor``): that is the sampling-noise floor.  samples (n, *dims) with prod(dims) = D.
+    """
+    x = _check_samples(samples, mixture)
+    means, stds, w = mixture.params()
+    cross = _mean_norm_gaussian(x[:, None] - means[None], stds**2, mixture.dim) @ w  # E|x_i - Y| per sample
+    xx = _mean_pairwise_distance(x, x, chunk)  # E|x - x'| over all pairs
+    return max(2 * cross.mean().item() - xx.item() - mixture_self_distance(mixture), 0.0)
+
+
+def energy_floor(mixture, n: int) -> float:
+    """Expected ``energy_distance_to_mixture`` of n true samples: E|Y - Y'| / n (the sampling-noise floor)."""
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"n must be a positive int, got {n!r}")
+    return mixture_self_distance(mixture) / n
+
+
+def sampling_floor(metric, mixture, n: int, generator: torch.Generator, repeats: int = 5) -> tuple[float, float]:
+    """A metric's sampling-noise floor: ``metric(true samples)`` for ``repeats`` independent sets of n true samples.
+
+    metric: ``metric(samples) -> float`` (e.g. ``lambda s: mode_mass_error(s, mix)``).  Returns (mean, std) over the
+    repeats; a sampler whose value lies within the floor is indistinguishable from exact sampling at this n.
+    """
+    if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
+        raise ValueError(f"repeats must be a positive int, got {repeats!r}")
+    values = torch.tensor([float(metric(mixture.sample(n, generator, dtype=torch.float64))) for _ in range(repeats)],
+                          dtype=torch.float64)
+    return values.mean().item(), (values.std().item() if repeats > 1 else 0.0)

@@ -16,7 +16,7 @@ from cs280diff.conventions import check_t, check_x
 
 Tensor = torch.Tensor
 
-__all__ = ["sinusoidal_embedding", "MLPVelocity"]
+__all__ = ["sinusoidal_embedding", "class_labels", "MLPVelocity"]
 
 T_SCALE = 1000.0  # t in [0, 1] is scaled to [0, 1000], the range of DDPM's integer timesteps, before sin/cos
 
@@ -48,6 +48,33 @@ def _check_int(value, name: str, lo: int = 1) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < lo:
         raise ValueError(f"{name} must be an int >= {lo}, got {value!r}")
     return int(value)
+
+
+def class_labels(y, batch: int, n_classes: int | None, device, owner: str = "this model") -> Tensor | None:
+    """Checked class labels for a conditional field: (batch,) long on ``device``, or None when unconditional.
+
+    y: None (-> the null class ``n_classes``, "no condition"), an int, or a 0-d / (batch,) integer tensor with
+    values in [0, n_classes].  ``n_classes = None`` means an unconditional model, which refuses labels.
+    """
+    if n_classes is None:
+        if y is not None:
+            raise ValueError(f"{owner} is unconditional (n_classes=None) but got labels y")
+        return None
+    if y is None:
+        return torch.full((batch,), n_classes, dtype=torch.long, device=device)
+    if isinstance(y, numbers.Integral) and not isinstance(y, bool):
+        y = torch.full((batch,), int(y), dtype=torch.long, device=device)
+    if not isinstance(y, Tensor) or y.dtype.is_floating_point or y.dtype.is_complex or y.dtype == torch.bool:
+        raise TypeError(f"y must be None, an int or an integer (batch,) tensor of class labels, got "
+                        f"{getattr(y, 'dtype', type(y).__name__)}")
+    if y.ndim == 0:
+        y = y.expand(batch)
+    if y.shape != (batch,):
+        raise ValueError(f"y must have shape ({batch},) to match x, got {tuple(y.shape)}")
+    if y.numel() and (y.min() < 0 or y.max() > n_classes):
+        raise ValueError(f"labels y must lie in [0, {n_classes}] ({n_classes} = null class), got "
+                         f"values in [{int(y.min())}, {int(y.max())}]")
+    return y.to(device=device, dtype=torch.long)
 
 
 class MLPVelocity(nn.Module):
@@ -95,25 +122,7 @@ class MLPVelocity(nn.Module):
 
     def _labels(self, y, batch: int, device) -> Tensor | None:
         """Checked labels (batch,) long, with y = None -> the null class; None for an unconditional model."""
-        if self.n_classes is None:
-            if y is not None:
-                raise ValueError("this MLPVelocity is unconditional (n_classes=None) but got labels y")
-            return None
-        if y is None:
-            return torch.full((batch,), self.null_class, dtype=torch.long, device=device)
-        if isinstance(y, numbers.Integral) and not isinstance(y, bool):
-            y = torch.full((batch,), int(y), dtype=torch.long, device=device)
-        if not isinstance(y, Tensor) or y.dtype.is_floating_point or y.dtype.is_complex or y.dtype == torch.bool:
-            raise TypeError(f"y must be None, an int or an integer (batch,) tensor of class labels, got "
-                            f"{getattr(y, 'dtype', type(y).__name__)}")
-        if y.ndim == 0:
-            y = y.expand(batch)
-        if y.shape != (batch,):
-            raise ValueError(f"y must have shape ({batch},) to match x, got {tuple(y.shape)}")
-        if y.numel() and (y.min() < 0 or y.max() > self.null_class):
-            raise ValueError(f"labels y must lie in [0, {self.n_classes}] ({self.null_class} = null class), got "
-                             f"values in [{int(y.min())}, {int(y.max())}]")
-        return y.to(device=device, dtype=torch.long)
+        return class_labels(y, batch, self.n_classes, device, owner=type(self).__name__)
 
     def forward(self, x: Tensor, t, y=None) -> Tensor:
         check_x(x)

@@ -19,6 +19,15 @@ DEVICE_ENV = "CS280DIFF_DEVICE"
 PROFILES = ("fast", "full")
 
 
+def _one_thread_while_grading() -> None:
+    """nbgrader runs many kernels side by side: one torch thread each avoids CPU oversubscription."""
+    if os.environ.get("NBGRADER_EXECUTION"):
+        torch.set_num_threads(1)
+
+
+_one_thread_while_grading()
+
+
 def _mps_available() -> bool:
     mps = getattr(torch.backends, "mps", None)
     return bool(mps is not None and mps.is_available())

@@ -23,3 +23,139 @@ def flow_slider(mixture: GaussianMixture, n_samples: int = 4000, seed: int = 0, 
 
     slider = W.FloatSlider(value=0.5, min=0.0, max=1.0, step=0.01, description="t", continuous_update=False)
     return W.interactive(show, t=slider)
+
+
+# ----------------------------------------------------------------------------------------------- notebook 3: solvers
+def solver_explorer(mixtures: dict, steps: dict, schedules: dict, *, n_samples: int = 48, seed: int = 0,
+                    max_steps: int = 64):
+    """Knobs: number of steps, solver, schedule and data -> ODE trajectories over p_1 and the mean endpoint error.
+
+    mixtures: {name: 2D GaussianMixture}; steps: {name: (step function, NFE per step)}, where a step function has the
+    signature of ``solvers.euler_step``; schedules: {name: n_steps -> grid (N + 1,) from t = 0 to 1}.
+    The same ``n_samples`` noise draws (from ``seed``) start every run; their exact endpoints come from DOP853
+    (``solvers.reference_solution``), computed once per mixture.  The right panel zooms on one mode.
+    """
+    from cs280diff import metrics, solvers
+    from cs280diff.plotting import plot_trajectories_2d
+
+    x0 = torch.randn(n_samples, 2, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
+    refs: dict = {}
+
+    def show(n_steps: int, solver: str, schedule: str, data: str):
+        mix = mixtures[data]
+        if data not in refs:
+            refs[data] = solvers.reference_solution(mix, x0)  # exact endpoints of the same noise
+        step, per_step = steps[solver]
+        grid = schedules[schedule](n_steps)
+        x1, traj = solvers.sample(mix, x0, grid, step=step, return_trajectory=True)
+        err = metrics.mean_endpoint_error(x1, refs[data])
+        k = int(torch.cdist(refs[data], mix.means).argmin(1).mode().values)  # the mode most samples land on
+        s = float(mix.stds[k])
+        fig, (ax, zoom) = plt.subplots(1, 2, figsize=(11, 5))
+        plot_trajectories_2d(mix, traj, x_ref=refs[data], ax=ax, lim=3.0,
+                             title=f"{solver}, {schedule}: {n_steps} steps = {per_step * n_steps} NFE")
+        plot_trajectories_2d(mix, traj, x_ref=refs[data], ax=zoom, lim=6 * s, center=mix.means[k], legend=False,
+                             title=f"zoom on one mode (std s = {s:g}); red = error")
+        fig.suptitle(f"mean endpoint error {err:.2e}   ({err / s:.2f} mode widths)")
+        plt.show()
+
+    return W.interactive(
+        show,
+        n_steps=W.IntSlider(value=8, min=1, max=max_steps, description="steps", continuous_update=False),
+        solver=W.Dropdown(options=list(steps), description="solver"),
+        schedule=W.Dropdown(options=list(schedules), description="schedule"),
+        data=W.Dropdown(options=list(mixtures), description="data"),
+    )
+
+
+# ----------------------------------------------------------------------------------------------- notebook 2: training
+def quiver_slider_2d(mixture: GaussianMixture, field, *, lim: float = 3.0, n: int = 17, device=None):
+    """A slider over t: the exact 2D field v*(., t) beside a learned one, arrows to the same scale, over p_t."""
+    from cs280diff.plotting import plot_quiver_2d
+
+    def show(t: float):
+        fig, (a, b) = plt.subplots(1, 2, figsize=(9, 4.4))
+        style = plot_quiver_2d(mixture, t, ax=a, lim=lim, n=n, mixture=mixture, device="cpu",
+                               title=f"exact $v^*$, t = {t:.2f}")
+        plot_quiver_2d(field, t, ax=b, lim=lim, n=n, mixture=mixture, style=style, device=device,
+                       title=rf"learned $v_\theta$, t = {t:.2f}")
+        plt.show()
+
+    slider = W.FloatSlider(value=0.5, min=0.0, max=1.0, step=0.05, description="t", continuous_update=False)
+    return W.interactive(show, t=slider)
+
+
+def checkpoint_slider_1d(mixture: GaussianMixture, snapshots: dict, *, n_samples: int = 2000, n_steps: int = 50,
+                         seed: int = 0, x_range=(-4.0, 4.0), device=None):
+    """A slider over training checkpoints {step: field}: the learned 1D field over (t, x) and where its samples land.
+
+    Samples start from the same noise at every checkpoint (``seed``) and follow ``n_steps`` Heun steps; the title
+    gives their W1 distance to the data p_1.
+    """
+    from cs280diff import metrics, solvers
+    from cs280diff.plotting import _field_device, field_grid_1d
+
+    steps = sorted(snapshots)
+    if not steps:
+        raise ValueError("snapshots is empty: pass {training step: field}")
+    x0 = torch.randn(n_samples, 1, generator=torch.Generator().manual_seed(seed))
+    _, _, v_star = field_grid_1d(mixture, x_range, 150, 150, device="cpu")
+    vmax = abs(v_star).max()
+    xs = torch.linspace(*x_range, 400, dtype=torch.float64)[:, None]
+    p1 = mixture.log_prob(xs).exp().numpy()
+
+    def show(step: int):
+        field = snapshots[step]
+        dev = torch.device(device) if device is not None else _field_device(field)
+        _, _, v = field_grid_1d(field, x_range, 150, 150, dev)
+        with torch.no_grad():
+            x1 = solvers.sample(field, x0.to(dev), solvers.uniform_grid(n_steps), step=solvers.heun_step).cpu()
+        w1 = metrics.wasserstein_1d_to_cdf(x1, mixture.cdf_1d)
+        fig, (a, b) = plt.subplots(1, 2, figsize=(11, 3.6), gridspec_kw={"width_ratios": [3, 1.3]})
+        im = a.imshow(v, origin="lower", aspect="auto", extent=(0, 1, *x_range), cmap="RdBu_r", vmin=-vmax, vmax=vmax)
+        fig.colorbar(im, ax=a, fraction=0.046, pad=0.02)
+        a.set(title=rf"learned field $v_\theta(x, t)$ after {step} steps", xlabel="t   (0 = noise, 1 = data)",
+              ylabel="x")
+        b.plot(xs[:, 0].numpy(), p1, color="C1", label="$p_1$ (data)")
+        b.hist(x1[:, 0].numpy(), bins=60, range=x_range, density=True, alpha=0.5, color="C0", label="samples")
+        b.set(title=f"samples: W1 = {w1:.3f}", xlabel="x")
+        b.legend(fontsize=7)
+        plt.show()
+
+    slider = W.SelectionSlider(options=steps, value=steps[-1], description="step", continuous_update=False)
+    return W.interactive(show, step=slider)
+
+
+def stochastic_explorer(fields: dict, mixture: GaussianMixture, *, n_samples: int = 2000, seed: int = 0,
+                        etas=(0.0, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0), nfes=(8, 16, 32, 64, 128, 256), step=None,
+                        device=None):
+    """Noise level η and NFE of the Euler–Maruyama SDE, live: samples at t = 1 and their distances to the data.
+
+    fields: {name: velocity field}; mixture: the exact data p_1 (2D) the distances are measured against.
+    step: the SDE step passed to ``stochastic.sde_euler_maruyama`` (default its ``em_step``; e.g. your own).
+    The same noise seed is used for every setting, so only η, the NFE and the field change the picture.
+    """
+    from cs280diff import metrics, schedules, stochastic
+    from cs280diff.plotting import plot_samples_2d
+
+    gen = torch.Generator().manual_seed(seed)
+    x0 = torch.randn(n_samples, mixture.dim, generator=gen).to(device or "cpu")
+    floor = metrics.energy_floor(mixture, n_samples)
+    kw = {} if step is None else {"step": step}
+
+    def show(field: str, eta: float, nfe: int):
+        with torch.no_grad():
+            x = stochastic.sde_euler_maruyama(fields[field], x0, schedules.uniform(nfe), eta=eta,
+                                              generator=torch.Generator().manual_seed(seed + 1), **kw)
+        ed = metrics.energy_distance_to_mixture(x, mixture)
+        _, ax = plt.subplots(figsize=(4.6, 4.6))
+        plot_samples_2d(x, mixture, ax=ax, title=f"{field}: η = {eta:g}, NFE = {nfe}" + (" (ODE)" if eta == 0 else ""))
+        plt.show()
+        print(f"energy distance to p_1: {ed:.2e}  (floor for {n_samples} true samples: {floor:.2e}, ratio {ed / floor:.1f})")
+        print(f"fraction near a mode:   {metrics.fraction_near_modes(x, mixture):.3f}  (true samples: ≈ 0.989)")
+
+    return W.interactive(show, field=W.Dropdown(options=list(fields), description="field"),
+                         eta=W.SelectionSlider(options=list(etas), value=etas[len(etas) // 2], description="η",
+                                               continuous_update=False),
+                         nfe=W.SelectionSlider(options=list(nfes), value=nfes[len(nfes) // 2], description="NFE",
+                                               continuous_update=False))

@@ -27,10 +27,3 @@ def gen():
 def venv_bin():
     return Path(sys.executable).parent
 
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(config, items):
-    """Keep all nbval cells of one notebook on one xdist worker (they share a kernel); other tests spread freely."""
-    for item in items:
-        if item.nodeid.endswith(".ipynb") or ".ipynb::" in item.nodeid:
-            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))

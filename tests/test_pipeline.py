@@ -1,8 +1,8 @@
-"""The nbgrader pipeline, for every notebook: release in sync, stub scores 0, solution full, mutants lose points."""
-import filecmp
-import tempfile
-from pathlib import Path
+"""The nbgrader pipeline, for every notebook: release in sync, stub scores 0, solution full, mutants lose points.
 
+One test class per notebook (generated at the bottom), so that `pytest -n 2 --dist loadscope` keeps a notebook's
+autogrades on one worker (sharing its course directory) and spreads the notebooks over the workers.
+"""
 import nbformat
 import pytest
 
@@ -16,85 +16,78 @@ def test_there_are_notebooks():
     assert NOTEBOOKS and NOTEBOOKS[0] == "01_one_d_flow"
 
 
-@pytest.mark.parametrize("aid", NOTEBOOKS)
-def test_release_is_in_sync(aid, tmp_path):
-    """notebooks/ equals a fresh generate_assignment of solutions/ (and solutions/ are normalised)."""
-    src = course.REPO / "solutions" / aid / f"{aid}.ipynb"
-    raw = nbformat.read(src, as_version=4)
-    clean = course.with_setup_cell(course.clean_notebook(nbformat.read(src, as_version=4)))
-    assert raw == clean, f"solutions/{aid} has outputs, editor metadata or a stale set-up cell: run `make release`"
-    course.generate_release(course.REPO / "solutions", tmp_path)
-    fresh = nbformat.read(tmp_path / aid / f"{aid}.ipynb", as_version=4)
-    committed = nbformat.read(course.REPO / "notebooks" / aid / f"{aid}.ipynb", as_version=4)
-    assert fresh == committed, f"notebooks/{aid} is stale: regenerate it with `make release` and commit it"
+def pytest_generate_tests(metafunc):
+    """Mutant set i = 0 .. (most mutants of any exercise of this notebook) - 1."""
+    if "index" in metafunc.fixturenames:
+        mutants = G.load_mutants(metafunc.cls.aid)
+        metafunc.parametrize("index", range(max(len(v) for v in mutants.values())))
 
 
-@pytest.mark.parametrize("aid", NOTEBOOKS)
-def test_every_exercise_has_tests_and_mutants(aid):
-    tests, mutants = G.exercise_tests(aid), G.load_mutants(aid)
-    for sid, tids in tests.items():
-        assert tids, f"{aid}: exercise {sid} has no test cell named test_{sid}"
-        assert mutants.get(sid), f"{aid}: exercise {sid} has no planted mutant in tests/mutants/{aid}.py"
-    assert set(mutants) <= set(tests), f"{aid}: mutants for unknown exercises {set(mutants) - set(tests)}"
+class _Pipeline:
+    aid = ""
+
+    @pytest.fixture(scope="class")
+    def course_dir(self, tmp_path_factory):
+        return G.Course(tmp_path_factory.mktemp(self.aid), self.aid)
+
+    def test_release_is_in_sync(self, tmp_path):
+        """notebooks/ equals a fresh generate_assignment of solutions/ (and solutions/ are normalised)."""
+        aid = self.aid
+        src = course.REPO / "solutions" / aid / f"{aid}.ipynb"
+        raw = nbformat.read(src, as_version=4)
+        clean = course.with_setup_cell(course.clean_notebook(nbformat.read(src, as_version=4)))
+        assert raw == clean, f"solutions/{aid} has outputs, editor metadata or a stale set-up cell: run `make release`"
+        course.generate_release(course.REPO / "solutions", tmp_path, only=[aid])
+        fresh = nbformat.read(tmp_path / aid / f"{aid}.ipynb", as_version=4)
+        committed = nbformat.read(course.REPO / "notebooks" / aid / f"{aid}.ipynb", as_version=4)
+        assert fresh == committed, f"notebooks/{aid} is stale: regenerate it with `make release` and commit it"
+
+    def test_every_exercise_has_tests_and_mutants(self):
+        aid = self.aid
+        tests, mutants = G.exercise_tests(aid), G.load_mutants(aid)
+        for sid, tids in tests.items():
+            assert tids, f"{aid}: exercise {sid} has no test cell named test_{sid}"
+            assert mutants.get(sid), f"{aid}: exercise {sid} has no planted mutant in tests/mutants/{aid}.py"
+        assert set(mutants) <= set(tests), f"{aid}: mutants for unknown exercises {set(mutants) - set(tests)}"
+
+    def test_stub_scores_zero(self, course_dir):
+        grades = course_dir.autograde("stub", G.submission(self.aid))
+        assert grades, "no autograded test cells found"
+        nonzero = {k: v for k, v in grades.items() if v[0] != 0}
+        assert not nonzero, f"the unmodified student notebook earns points: {nonzero}"
+
+    def test_solution_scores_full_marks(self, course_dir):
+        grades = course_dir.autograde("solution", G.submission(self.aid, G.solution_sources(self.aid)))
+        short = {k: v for k, v in grades.items() if v[0] != v[1]}
+        assert not short, f"the solution loses points on {short}"
+
+    def test_mutant_set_loses_points(self, course_dir, index):
+        """Mutant set i carries the i-th planted bug of every exercise that has one; the rest are correct.
+
+        Every mutated exercise must lose all its test points (each test checks its exercise in isolation), with
+        feedback that names the bug, and every correct exercise must keep its points (a mistake is charged once).
+        """
+        aid = self.aid
+        solutions, tests, mutants = G.solution_sources(aid), G.exercise_tests(aid), G.load_mutants(aid)
+        fills, planted, said = dict(solutions), {}, {}
+        for sid, bugs in mutants.items():
+            if index < len(bugs):
+                bug, find, replace, *feedback = bugs[index]
+                fills[sid] = G.mutate(solutions[sid], find, replace, f"{aid}:{sid}")
+                planted[sid], said[sid] = bug, feedback
+        grades = course_dir.autograde(f"mutant{index}", G.submission(aid, fills))
+        feedback = course_dir.feedback(f"mutant{index}")
+        for sid, tids in tests.items():
+            for tid in tids:
+                score, full = grades[tid]
+                if sid in planted:
+                    assert score == 0, f"{aid}: the planted bug '{planted[sid]}' in {sid} still earns {score}/{full} on {tid}"
+                    for words in said[sid]:  # the feedback names the likely bug
+                        assert words in feedback[tid], f"{aid}: feedback on {tid} should say {words!r}, got:\n{feedback[tid]}"
+                else:
+                    assert score == full, f"{aid}: correct {sid} lost points on {tid} ({score}/{full}) next to other mutants"
 
 
-@pytest.fixture(scope="module")
-def courses():
-    made, dirs = {}, []
-
-    def get(aid):
-        if aid not in made:
-            dirs.append(tempfile.TemporaryDirectory())
-            made[aid] = G.Course(Path(dirs[-1].name), aid)
-        return made[aid]
-
-    yield get
-    for d in dirs:
-        d.cleanup()
-
-
-@pytest.mark.parametrize("aid", NOTEBOOKS)
-def test_stub_scores_zero(aid, courses):
-    grades = courses(aid).autograde("stub", G.submission(aid))
-    assert grades, "no autograded test cells found"
-    nonzero = {k: v for k, v in grades.items() if v[0] != 0}
-    assert not nonzero, f"the unmodified student notebook earns points: {nonzero}"
-
-
-@pytest.mark.parametrize("aid", NOTEBOOKS)
-def test_solution_scores_full_marks(aid, courses):
-    grades = courses(aid).autograde("solution", G.submission(aid, G.solution_sources(aid)))
-    short = {k: v for k, v in grades.items() if v[0] != v[1]}
-    assert not short, f"the solution loses points on {short}"
-
-
-def _mutant_sets(aid):
-    mutants = G.load_mutants(aid)
-    return range(max(len(v) for v in mutants.values()))
-
-
-@pytest.mark.parametrize("aid, index", [(aid, i) for aid in NOTEBOOKS for i in _mutant_sets(aid)])
-def test_mutant_set_loses_points(aid, index, courses):
-    """Mutant set i carries the i-th planted bug of every exercise that has one; the rest are correct.
-
-    Every mutated exercise must lose all its test points (each test checks its exercise in isolation), and every
-    correct exercise must keep its points (a mistake is charged once).
-    """
-    solutions, tests, mutants = G.solution_sources(aid), G.exercise_tests(aid), G.load_mutants(aid)
-    fills, planted, said = dict(solutions), {}, {}
-    for sid, bugs in mutants.items():
-        if index < len(bugs):
-            bug, find, replace, *feedback = bugs[index]
-            fills[sid] = G.mutate(solutions[sid], find, replace, f"{aid}:{sid}")
-            planted[sid], said[sid] = bug, feedback
-    grades = courses(aid).autograde(f"mutant{index}", G.submission(aid, fills))
-    feedback = courses(aid).feedback(f"mutant{index}")
-    for sid, tids in tests.items():
-        for tid in tids:
-            score, full = grades[tid]
-            if sid in planted:
-                assert score == 0, f"{aid}: the planted bug '{planted[sid]}' in {sid} still earns {score}/{full} on {tid}"
-                for words in said[sid]:  # the feedback names the likely bug
-                    assert words in feedback[tid], f"{aid}: feedback on {tid} should say {words!r}, got:\n{feedback[tid]}"
-            else:
-                assert score == full, f"{aid}: correct {sid} lost points on {tid} ({score}/{full}) next to other mutants"
+for _aid in NOTEBOOKS:
+    _name = "TestNotebook_" + _aid
+    globals()[_name] = type(_name, (_Pipeline,), {"aid": _aid})

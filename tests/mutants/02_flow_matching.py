@@ -1,0 +1,32 @@
+"""Planted bugs for notebook 2, per exercise: (the bug, text in the solution, its replacement[, words of feedback]).
+
+Each must make its exercise's test cell fail; see tests/test_pipeline.py.
+"""
+MUTANTS = {
+    "flow_matching_loss": [
+        ("time runs backwards (x_t = t x0 + (1 - t) x1)", "x_t = ref.path(x0, x1, t)", "x_t = ref.path(x0, x1, 1 - t)",
+         "time runs backwards"),
+        ("target sign flipped (x0 - x1)", "u = ref.conditional_velocity(x0, x1)", "u = x0 - x1",
+         "the sign of the target is flipped"),
+        ("squared error summed over features instead of averaged", "return ((v - u) ** 2).mean()",
+         "return ((v - u) ** 2).sum(dim=1).mean()", "mean over ALL elements"),
+    ],
+    "time_embedding": [
+        ("sin and cos swapped", "torch.cat([torch.cos(angle), torch.sin(angle)], dim=1)",
+         "torch.cat([torch.sin(angle), torch.cos(angle)], dim=1)", "sin and cos are swapped"),
+        ("t not scaled by 1000", "angle = 1000.0 * t[:, None] * omega[None, :]", "angle = t[:, None] * omega[None, :]",
+         "t is not scaled"),
+        ("frequency exponent -j / dim instead of -j / half", "omega = 10_000.0 ** (-j / half)",
+         "omega = 10_000.0 ** (-j / dim)", "frequency exponent is wrong"),
+    ],
+    "train_step": [
+        ("gradients never cleared (no zero_grad)", "optimizer.zero_grad()  # clear the gradients of the previous step",
+         "pass  # (gradients are never cleared)", "optimizer.zero_grad()"),
+        ("optimizer.step() before loss.backward()",
+         "loss.backward()  # gradients of the loss w.r.t. the weights\n    optimizer.step()  # update the weights",
+         "optimizer.step()  # update the weights\n    loss.backward()  # gradients of the loss w.r.t. the weights",
+         "BEFORE optimizer.step()"),
+        ("returns the loss tensor (with its graph) instead of a float", "return loss.item()", "return loss",
+         "loss.item()"),
+    ],
+}

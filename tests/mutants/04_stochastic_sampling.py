@@ -1,0 +1,30 @@
+"""Planted bugs for notebook 4, per exercise: (the bug, text in the solution, its replacement[, words of feedback]).
+
+Each must make its exercise's test cell fail; see tests/test_pipeline.py.
+"""
+MUTANTS = {
+    "score_from_v": [
+        ("wrong sign of the score", "return -x0_hat / (1 - t)", "return x0_hat / (1 - t)", "the sign is flipped"),
+        ("no division by (1 - t)", "return -x0_hat / (1 - t)", "return -x0_hat", "the division by (1 - t) is missing"),
+        ("a (batch,) t is not reshaped to broadcast", "t = t.reshape(-1, *([1] * (x.ndim - 1)))", "t = t",
+         "raised RuntimeError"),
+    ],
+    "sde_drift": [
+        ("the score term is missing (noise without the drift correction)", "return v - eta * x0_hat", "return v",
+         "the score term is missing"),
+        ("wrong sign of the score term", "return v - eta * x0_hat", "return v + eta * x0_hat", "wrong sign"),
+        ("g² instead of g²/2", "return v - eta * x0_hat", "return v - 2 * eta * x0_hat", "g² instead of g²/2"),
+    ],
+    "em_step": [
+        ("noise variance ignores the step size", "g * math.sqrt(h) * noise", "g * noise", "ignores the step size"),
+        ("noise std g h instead of g sqrt(h)", "g * math.sqrt(h) * noise", "g * h * noise", "std vs variance"),
+        ("plain velocity as the drift", "return x + h * drift", "return x + h * v", "the drift is the plain velocity"),
+    ],
+    "churn_renoise": [
+        ("noise std sigma_hat - sigma instead of sqrt(sigma_hat² - sigma²)", "math.sqrt(sigma_hat**2 - sigma**2)",
+         "(sigma_hat - sigma)", "not σ̂ - σ"),
+        ("the signal is not rescaled by t_hat / t", "y_hat = x / t +", "y_hat = x / t_hat +", "the signal is not rescaled"),
+        ("variance sigma_hat² - sigma² used as the std", "math.sqrt(sigma_hat**2 - sigma**2)",
+         "(sigma_hat**2 - sigma**2)", "std vs variance"),
+    ],
+}
