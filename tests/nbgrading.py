@@ -91,9 +91,17 @@ class Course:
         nbformat.write(nb, dest / f"{self.aid}.ipynb")
         result = self.api.autograde(self.aid, student, force=True, create=True)
         assert result["success"], f"autograde crashed for {student}:\n{result.get('error') or result['log']}"
+        self._report_timeouts(student)
         with Gradebook(self.api.coursedir.db_url) as gb:
             snb = gb.find_submission_notebook(self.aid, self.aid, student)
             return {g.name: (g.score, g.max_score) for g in snb.grades if g.cell.cell_type == "code"}
+
+    def _report_timeouts(self, student: str) -> None:
+        """Print every cell that hit Execute.timeout (it costs the whole timeout; pytest -rP shows it)."""
+        nb = nbformat.read(self.root / "autograded" / student / self.aid / f"{self.aid}.ipynb", as_version=4)
+        for i, cell in enumerate(nb.cells):
+            if any(o.get("ename") == "CellTimeoutError" for o in cell.get("outputs", [])):
+                print(f"TIMEOUT {self.aid} {student} cell {i}: {cell.source[:200]!r}")
 
     def feedback(self, student: str) -> dict[str, str]:
         """{grade_id: the text a student sees under that test cell} of the autograded notebook."""

@@ -27,8 +27,9 @@ class _Pipeline:
     aid = ""
 
     @pytest.fixture(scope="class")
-    def course_dir(self, tmp_path_factory):
-        return G.Course(tmp_path_factory.mktemp(self.aid), self.aid)
+    @classmethod
+    def course_dir(cls, tmp_path_factory):
+        return G.Course(tmp_path_factory.mktemp(cls.aid), cls.aid)
 
     def test_release_is_in_sync(self, tmp_path):
         """notebooks/ equals a fresh generate_assignment of solutions/ (and solutions/ are normalised)."""

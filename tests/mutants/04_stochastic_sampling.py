@@ -28,3 +28,9 @@ MUTANTS = {
          "(sigma_hat**2 - sigma**2)", "std vs variance"),
     ],
 }
+MUTANTS["sample_images"] = [
+    ("the class condition y is not passed to the field", "x = step(field, x, t, t_next, y=y)",
+     "x = step(field, x, t, t_next)", "the class condition y was not passed"),
+    ("the grid is run backwards", "zip(times[:-1], times[1:])", "zip(times[1:][::-1], times[:-1][::-1])",
+     "the time runs backwards"),
+]
