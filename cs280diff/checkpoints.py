@@ -407,12 +407,7 @@ def build(names=None, out_dir: str | os.PathLike | None = None, *, jobs: int = 1
     manifest["models"].update(entries)
     _write_manifest(out, manifest)
     order = sorted(names, key=lambda n: n != "digits_classifier")  # the classifier's floors first
-    for name in order:
-        t0 = time.perf_counter()
-        manifest["models"][name]["metrics"] = _measure(name, out)
-        manifest["models"][name]["measure_seconds"] = round(time.perf_counter() - t0, 1)
-        if progress:
-            print(f"{name}: {_fmt(manifest['models'][name]['metrics'])}", file=sys.stderr)
+    manifest = measure(order, out, progress=progress)  # metrics of the fresh weights, written to the manifest
     manifest["build"] = {"command": "python -m cs280diff.checkpoints build" + (f" --jobs {jobs}" if jobs > 1 else ""),
                          "models": names, "wall_seconds": round(time.perf_counter() - start, 1),
                          "train_wall_seconds": round(train_wall, 1), "jobs": jobs,
