@@ -23,7 +23,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
-from cs280diff import data, metrics, schedules, solvers  # noqa: E402
+from cs280diff.flows import metrics, mixtures, schedules, solvers  # noqa: E402
 
 TARGET = 1e-3  # mean endpoint error to reach in table 2
 NFE_COLUMNS = [8, 16, 32, 64, 128, 256, 512]  # table 1
@@ -42,7 +42,7 @@ def log(msg: str) -> None:
 def make_problems(seed: int = 0) -> dict:
     """{name: (field, x0 (BATCH, D) float64, reference x1, reference accuracy)} for lecture_1d and ring_2d."""
     out = {}
-    for name, mix in (("lecture_1d", data.lecture_1d()), ("ring_2d", data.ring_2d())):
+    for name, mix in (("lecture_1d", mixtures.lecture_1d()), ("ring_2d", mixtures.ring_2d())):
         x0 = torch.randn(BATCH, mix.dim, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
         ref = solvers.reference_solution(mix, x0, rtol=1e-10, atol=1e-10)  # DOP853 truth
         tighter = solvers.reference_solution(mix, x0, rtol=1e-12, atol=1e-12)  # to bound the truth's own error

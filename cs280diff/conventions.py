@@ -1,6 +1,6 @@
 """The one module that owns the path and every parameterization conversion.
 
-Convention (DESIGN.md §1): time t in [0, 1]; **t = 0 is pure noise** x0 ~ N(0, I), **t = 1 is data** x1.
+The sheet: ``docs/conventions.md``.  Time t in [0, 1]; **t = 0 is pure noise** x0 ~ N(0, I), **t = 1 is data** x1.
   path                    x_t = (1 - t) x0 + t x1
   conditional velocity    u = x1 - x0
   from a velocity v at (x_t, t):
@@ -8,59 +8,18 @@ Convention (DESIGN.md §1): time t in [0, 1]; **t = 0 is pure noise** x0 ~ N(0, 
     noise prediction      x̂0 = x_t - t v
     score                 ∇ log p_t(x_t) = -x̂0 / (1 - t) = (t v - x_t) / (1 - t)      (t < 1)
   EDM's sigma-space:      sigma = (1 - t) / t,  y = x_t / t,  D(y, sigma) = x̂1          (t > 0)
-Shapes: x is (batch, *dims); t is a float, a 0-d tensor or a (batch,) tensor and is broadcast here.
+Shapes: x is (batch, *dims); t is a float, a 0-d tensor or a (batch,) tensor and is broadcast here.  A t within
+``validate.T_TOL`` of [0, 1] is clamped into it (adaptive solvers overshoot their end time); further out raises.
 """
 from __future__ import annotations
 
 import math
-import numbers
 
 import torch
 
+from cs280diff.validate import check_same_shape, check_t, check_x
+
 Tensor = torch.Tensor
-
-
-# ----------------------------------------------------------------------------------------------- input checks
-def check_x(x, name: str = "x") -> Tensor:
-    """Validate a batch ``x`` of shape (batch, *dims): a finite floating tensor with at least one dimension."""
-    if not isinstance(x, Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor of shape (batch, *dims), got {type(x).__name__}; "
-                        f"convert with torch.as_tensor({name}, dtype=torch.float32)")
-    if not x.is_floating_point():
-        raise TypeError(f"{name} must be a floating-point tensor, got dtype {x.dtype}; use {name}.float()")
-    if x.ndim < 1:
-        raise ValueError(f"{name} must have shape (batch, *dims), got a 0-d tensor")
-    if not torch.isfinite(x).all():
-        raise ValueError(f"{name} contains NaN or inf values")
-    return x
-
-
-def check_t(t, x: Tensor | None = None, *, lo: float = 0.0, hi: float = 1.0, name: str = "t") -> Tensor:
-    """Validate a time ``t`` (float, 0-d or (batch,) tensor) in [lo, hi]; returns a tensor on x's dtype/device.
-
-    Raises a clear error for NaN, times outside [lo, hi] (t = 0 is noise, t = 1 is data), a batch size that does not
-    match ``x``, or a tensor on another device than ``x``.
-    """
-    if isinstance(t, bool) or not isinstance(t, (numbers.Real, Tensor)):
-        raise TypeError(f"{name} must be a float or a torch.Tensor of shape () or (batch,), got {type(t).__name__}")
-    if isinstance(t, Tensor):
-        if x is not None and t.device != x.device:
-            raise ValueError(f"{name} is on {t.device} but x is on {x.device}; move them to the same device")
-        if t.ndim > 1:
-            raise ValueError(f"{name} must have shape () or (batch,), got {tuple(t.shape)}")
-        if t.ndim == 1 and x is not None and t.shape[0] not in (1, x.shape[0]):
-            raise ValueError(f"{name} has {t.shape[0]} entries but x has batch size {x.shape[0]}")
-    if x is not None:  # Python numbers go straight to x's dtype (no float32 detour)
-        t = torch.as_tensor(t, dtype=x.dtype, device=x.device)
-    else:
-        t = torch.as_tensor(t, dtype=None if isinstance(t, Tensor) and t.is_floating_point() else
-                            torch.get_default_dtype())
-    if torch.isnan(t).any():
-        raise ValueError(f"{name} contains NaN")
-    if (t < lo).any() or (t > hi).any():
-        bad = t[(t < lo) | (t > hi)].flatten()[0].item()
-        raise ValueError(f"{name} must lie in [{lo:g}, {hi:g}] (t = 0 is noise, t = 1 is data); got {bad:g}")
-    return t
 
 
 def expand_t(t: Tensor, x: Tensor) -> Tensor:
@@ -70,29 +29,24 @@ def expand_t(t: Tensor, x: Tensor) -> Tensor:
     return t.reshape(-1, *([1] * (x.ndim - 1)))
 
 
-def _same_shape(a: Tensor, b: Tensor, na: str, nb: str) -> None:
-    if a.shape != b.shape:
-        raise ValueError(f"{na} and {nb} must have the same shape, got {tuple(a.shape)} and {tuple(b.shape)}")
-
-
 # ----------------------------------------------------------------------------------------------- the path
 def path(x0: Tensor, x1: Tensor, t) -> Tensor:
     """x_t = (1 - t) x0 + t x1.  x0 noise, x1 data: (batch, *dims); t float or (batch,). Returns (batch, *dims)."""
-    check_x(x0, "x0"), check_x(x1, "x1"), _same_shape(x0, x1, "x0", "x1")
+    check_x(x0, "x0"), check_x(x1, "x1"), check_same_shape(x0, x1, "x0", "x1")
     tt = expand_t(check_t(t, x0), x0)
     return (1 - tt) * x0 + tt * x1
 
 
 def conditional_velocity(x0: Tensor, x1: Tensor) -> Tensor:
     """u = d x_t / dt = x1 - x0 for the linear path.  Shapes (batch, *dims) -> (batch, *dims)."""
-    check_x(x0, "x0"), check_x(x1, "x1"), _same_shape(x0, x1, "x0", "x1")
+    check_x(x0, "x0"), check_x(x1, "x1"), check_same_shape(x0, x1, "x0", "x1")
     return x1 - x0
 
 
 # ----------------------------------------------------------------------------------------------- conversions
-def _xtv(x: Tensor, t, v: Tensor, *, lo=0.0, hi=1.0):
-    check_x(x), check_x(v, "v"), _same_shape(x, v, "x", "v")
-    return expand_t(check_t(t, x, lo=lo, hi=hi), x)
+def _xtv(x: Tensor, t, v: Tensor):
+    check_x(x), check_x(v, "v"), check_same_shape(x, v, "x", "v")
+    return expand_t(check_t(t, x), x)
 
 
 def x1_from_velocity(x: Tensor, t, v: Tensor) -> Tensor:

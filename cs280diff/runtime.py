@@ -50,6 +50,15 @@ def get_device(prefer: str | None = None) -> torch.device:
     return torch.device("cpu")
 
 
+def field_device(field) -> torch.device:
+    """The device a field computes on: its parameters' device for an ``nn.Module`` with parameters, else the CPU."""
+    if isinstance(field, torch.nn.Module):
+        p = next(field.parameters(), None)
+        if p is not None:
+            return p.device
+    return torch.device("cpu")
+
+
 def is_grading() -> bool:
     """True while nbgrader executes the notebook (autograde or validate)."""
     return bool(os.environ.get("NBGRADER_EXECUTION"))

@@ -8,14 +8,18 @@ from dataclasses import replace
 import pytest
 import torch
 
-from cs280diff import checkpoints, image_metrics, metrics, solvers
-from cs280diff import data as toy
+from cs280diff.flows import metrics, mixtures, schedules, solvers
+from cs280diff.images import metrics as image_metrics
+from cs280diff.nets import registry
+from cs280diff.recipes import build as recipes_build
+from cs280diff.recipes import specs
+from cs280diff.recipes.__main__ import main as recipes_main
 
-SHIPPED = sorted(checkpoints.SPECS)
+SHIPPED = sorted(specs.SPECS)
 
 
 def _manifest() -> dict:
-    return checkpoints.read_manifest()
+    return registry.read_manifest()
 
 
 def test_manifest_matches_the_recipes_and_the_size_budget():
@@ -23,20 +27,20 @@ def test_manifest_matches_the_recipes_and_the_size_budget():
     together stay under 10 MB; every entry records sha256, metrics and its headline metric."""
     manifest = _manifest()
     assert sorted(manifest["models"]) == SHIPPED
-    for name, spec in checkpoints.SPECS.items():
+    for name, spec in specs.SPECS.items():
         entry = manifest["models"][name]
         assert entry["class"] == spec.cls and entry["arch"] == spec.arch and entry["train"] == spec.train, \
             f"{name}: the shipped weights were built from another recipe; rebuild them"
         assert len(entry["sha256"]) == 64 and spec.headline in entry["metrics"]
-    assert all(checkpoints.verify().values()), checkpoints.verify()
-    total = sum((checkpoints.weights_dir() / e["file"]).stat().st_size for e in manifest["models"].values())
-    assert total < checkpoints.MAX_TOTAL_BYTES, f"{total / 2**20:.2f} MB of weights"
+    assert all(registry.verify().values()), registry.verify()
+    total = sum((registry.weights_dir() / e["file"]).stat().st_size for e in manifest["models"].values())
+    assert total < registry.MAX_TOTAL_BYTES, f"{total / 2**20:.2f} MB of weights"
 
 
 @pytest.mark.parametrize("name", SHIPPED)
 def test_load_pretrained_gives_a_frozen_eval_model(name):
     """load_pretrained returns the manifest's class in eval mode with frozen weights, on the asked device."""
-    net = checkpoints.load_pretrained(name, device="cpu")
+    net = registry.load_pretrained(name, device="cpu")
     assert type(net).__name__ == _manifest()["models"][name]["class"]
     assert not net.training and not any(p.requires_grad for p in net.parameters())
     assert next(net.parameters()).device.type == "cpu"
@@ -44,7 +48,7 @@ def test_load_pretrained_gives_a_frozen_eval_model(name):
 
 def _copy_weights(tmp_path):
     dest = tmp_path / "weights"
-    shutil.copytree(checkpoints.weights_dir(), dest, ignore=shutil.ignore_patterns("__pycache__", "*.py"))
+    shutil.copytree(registry.weights_dir(), dest, ignore=shutil.ignore_patterns("__pycache__", "*.py"))
     return dest
 
 
@@ -56,24 +60,24 @@ def test_a_flipped_byte_is_refused(tmp_path):
     raw = bytearray(path.read_bytes())
     raw[-100] ^= 0x01  # a bit of one weight, far from the header
     path.write_bytes(bytes(raw))
-    with pytest.raises(checkpoints.ChecksumError, match=entry["sha256"]) as err:
-        checkpoints.load_pretrained("digits_mlp", directory=d)
+    with pytest.raises(registry.ChecksumError, match=entry["sha256"]) as err:
+        registry.load_pretrained("digits_mlp", directory=d)
     assert "corrupt" in str(err.value)
-    assert checkpoints.verify(d)["digits_mlp"] is False
-    assert checkpoints.main(["verify", "--dir", str(d)]) == 1
-    assert checkpoints.load_pretrained("ring_mlp", directory=d) is not None  # the others still load
+    assert registry.verify(d)["digits_mlp"] is False
+    assert recipes_main(["verify", "--dir", str(d)]) == 1
+    assert registry.load_pretrained("ring_mlp", directory=d) is not None  # the others still load
 
 
 def test_unknown_name_and_missing_file(tmp_path):
     """An unknown name lists the available models; a missing file says how to rebuild it."""
     with pytest.raises(KeyError, match="digits_mlp"):
-        checkpoints.load_pretrained("digits_gan")
+        registry.load_pretrained("digits_gan")
     d = _copy_weights(tmp_path)
     (d / _manifest()["models"]["ring_mlp"]["file"]).unlink()
     with pytest.raises(FileNotFoundError, match="build --only ring_mlp"):
-        checkpoints.load_pretrained("ring_mlp", directory=d)
+        registry.load_pretrained("ring_mlp", directory=d)
     with pytest.raises(FileNotFoundError, match="manifest"):
-        checkpoints.read_manifest(tmp_path)
+        registry.read_manifest(tmp_path)
 
 
 # ----------------------------------------------------------------------------------------------- headline metrics
@@ -83,23 +87,23 @@ def test_digits_velocity_models_class_accuracy(name):
     with the requested class for >= 95 % (measured 0.995 for both); FD-digits of these 200 samples stays below twice
     the build-time FD of 359 samples at 50 steps (measured: MLP 1.48 vs 1.15, UNet 0.99 vs 0.71; noise scores 30).
     """
-    net = checkpoints.load_pretrained(name)
+    net = registry.load_pretrained(name)
     labels = torch.arange(10).repeat_interleave(20)
-    x = image_metrics.generate(net, labels, n_steps=20, seed=3)
+    x = solvers.generate(net, labels, shape=(1, 8, 8), n_steps=20, seed=3)
     acc = image_metrics.class_accuracy(x, labels)
     assert acc >= 0.95, f"{name}: class accuracy {acc:.3f}"
     fd = image_metrics.fd_digits(x)
     assert fd < 2 * _manifest()["models"][name]["metrics"]["fd_n359"], f"{name}: FD-digits {fd:.2f}"
 
 
-@pytest.mark.parametrize("name,data", [("ring_mlp", toy.ring_2d), ("lecture1d_mlp", toy.lecture_1d)])
+@pytest.mark.parametrize("name,data", [("ring_mlp", mixtures.ring_2d), ("lecture1d_mlp", mixtures.lecture_1d)])
 def test_mixture_models_match_the_exact_field(name, data):
     """From the same 500 x0, Heun with 32 steps: the learned field's endpoints lie within 0.15 (mean distance) of the
     exact field's, unconditionally (y = None; measured: ring 0.078, 1D 0.034), within 0.05 of the build's value
     (2,000 points, 100 steps: 0.072 and 0.032)."""
-    net, mixture = checkpoints.load_pretrained(name), data()
+    net, mixture = registry.load_pretrained(name), data()
     x0 = torch.randn(500, mixture.dim, generator=torch.Generator().manual_seed(11))
-    grid = solvers.uniform_grid(32)
+    grid = schedules.uniform(32)
     with torch.no_grad():
         x_model = solvers.sample(net, x0, grid, step=solvers.heun_step)
         x_exact = solvers.sample(mixture, x0.double(), grid, step=solvers.heun_step).float()
@@ -110,12 +114,12 @@ def test_mixture_models_match_the_exact_field(name, data):
 
 # ----------------------------------------------------------------------------------------------- build determinism
 def _tiny_specs():
-    ring = replace(checkpoints.SPECS["ring_mlp"], name="tiny_ring",
+    ring = replace(specs.SPECS["ring_mlp"], name="tiny_ring",
                    arch={"dim": 2, "hidden": 16, "depth": 2, "t_embed": 8, "n_classes": 8},
-                   train={**checkpoints.SPECS["ring_mlp"].train, "steps": 60, "batch_size": 32})
-    clf = replace(checkpoints.SPECS["digits_noisy_classifier"], name="tiny_noisy",
+                   train={**specs.SPECS["ring_mlp"].train, "steps": 60, "batch_size": 32})
+    clf = replace(specs.SPECS["digits_noisy_classifier"], name="tiny_noisy",
                   arch={"size": 8, "width": 4, "feat": 8, "t_embed": 8, "dropout": 0.3},
-                  train={**checkpoints.SPECS["digits_noisy_classifier"].train, "steps": 20, "batch_size": 16})
+                  train={**specs.SPECS["digits_noisy_classifier"].train, "steps": 20, "batch_size": 16})
     return {"tiny_ring": ring, "tiny_noisy": clf}
 
 
@@ -123,19 +127,19 @@ def test_build_is_deterministic(tmp_path):
     """Building the same tiny recipes twice (a ring MLP with EMA and condition dropout, a noisy classifier with
     dropout) gives byte-identical files; the manifest records sha256, metrics, and the result loads."""
     specs = _tiny_specs()
-    manifests = [checkpoints.build(None, tmp_path / f"run{i}", specs=specs, progress=False) for i in range(2)]
+    manifests = [recipes_build.build(None, tmp_path / f"run{i}", specs=specs, progress=False) for i in range(2)]
     for name in specs:
         a, b = (tmp_path / f"run{i}" / f"{name}.safetensors" for i in range(2))
         assert a.read_bytes() == b.read_bytes(), f"{name}: two builds differ"
-        assert manifests[0]["models"][name]["sha256"] == checkpoints.sha256_file(a)
+        assert manifests[0]["models"][name]["sha256"] == registry.sha256_file(a)
         assert manifests[0]["models"][name]["metrics"] == manifests[1]["models"][name]["metrics"]
-    assert checkpoints.compare(tmp_path / "run1", tmp_path / "run0") == []
-    edited = checkpoints.read_manifest(tmp_path / "run1")
+    assert recipes_build.compare(tmp_path / "run1", tmp_path / "run0") == []
+    edited = registry.read_manifest(tmp_path / "run1")
     edited["models"]["tiny_ring"]["metrics"]["endpoint_error"] += 0.5  # far beyond its tolerance (0.03)
     (tmp_path / "run1" / "manifest.json").write_text(__import__("json").dumps(edited))
-    problems = checkpoints.compare(tmp_path / "run1", tmp_path / "run0")
+    problems = recipes_build.compare(tmp_path / "run1", tmp_path / "run0")
     assert len(problems) == 1 and "tiny_ring.endpoint_error" in problems[0]
     assert "endpoint_error" in manifests[0]["models"]["tiny_ring"]["metrics"]
-    assert checkpoints.load_pretrained("tiny_noisy", directory=tmp_path / "run0")(torch.zeros(2, 1, 8, 8), 0.5).shape \
+    assert registry.load_pretrained("tiny_noisy", directory=tmp_path / "run0")(torch.zeros(2, 1, 8, 8), 0.5).shape \
         == (2, 10)
     assert torch.get_num_threads() >= 1 and not torch.are_deterministic_algorithms_enabled()  # settings restored

@@ -1,8 +1,9 @@
-"""Property tests of the path and every conversion (DESIGN.md §1)."""
+"""Property tests of the path and every conversion (docs/conventions.md)."""
 import pytest
 import torch
 
 from cs280diff import conventions as C
+from cs280diff import validate
 
 SHAPES = [(7, 1), (5, 3), (4, 1, 3, 3)]
 
@@ -77,12 +78,30 @@ def test_denoiser_is_x1_prediction(gen):
     torch.testing.assert_close(D(y, sigma), C.x1_from_velocity(x, t, field(x, t)))
 
 
-@pytest.mark.parametrize("bad_t, match", [(-0.1, r"\[0, 1\]"), (1.5, r"\[0, 1\]"), (float("nan"), "NaN"),
-                                           ("0.5", "float or a torch.Tensor")])
+@pytest.mark.parametrize("bad_t, match", [(-0.2, r"\[0, 1\]"), (1.5, r"\[0, 1\]"), (float("nan"), "NaN"),
+                                           ("0.5", "float or a torch.Tensor"), (1.11, "tighten"), (-0.11, "tighten"),
+                                           (500.0, r"data\); got 500$")])
 def test_bad_t_is_refused(bad_t, match, gen):
+    """NaN, a time more than validate.T_TOL outside [0, 1] (with a hint about adaptive solvers when it is near),
+    and non-numbers are refused, as floats and as tensors."""
     x0, x1 = _batch((3, 2), gen)
     with pytest.raises((ValueError, TypeError), match=match):
         C.path(x0, x1, bad_t)
+    if not isinstance(bad_t, str):
+        with pytest.raises(ValueError, match=match):
+            C.path(x0, x1, torch.full((3,), bad_t, dtype=torch.float64))
+
+
+@pytest.mark.parametrize("t, clamped", [(1.0 + validate.T_TOL, 1.0), (1.04, 1.0), (-0.03, 0.0), (-validate.T_TOL, 0.0)])
+def test_t_slightly_outside_is_clamped(t, clamped, gen):
+    """An adaptive solver's overshoot (within T_TOL) is clamped: the path and the conversions see t = 0 or 1."""
+    x0, x1 = _batch((3, 2), gen)
+    torch.testing.assert_close(C.path(x0, x1, t), C.path(x0, x1, clamped), rtol=0, atol=0)
+    tt = torch.tensor([t, 0.5, t], dtype=torch.float64)
+    want = torch.tensor([clamped, 0.5, clamped], dtype=torch.float64)
+    torch.testing.assert_close(C.path(x0, x1, tt), C.path(x0, x1, want), rtol=0, atol=0)
+    v = x1 - x0
+    torch.testing.assert_close(C.x0_from_velocity(x0, t, v), C.x0_from_velocity(x0, clamped, v), rtol=0, atol=0)
 
 
 def test_bad_shapes_and_values_are_refused(gen):

@@ -4,11 +4,11 @@ import math
 import pytest
 import torch
 
-from cs280diff import data, metrics, solvers
+from cs280diff.flows import metrics, mixtures, solvers
 from cs280diff.conventions import conditional_velocity, path
 
-MIXTURES = {"1d": data.lecture_1d, "2d": data.ring_2d,
-            "3d": lambda: data.GaussianMixture([[0, 0, 0], [2, -1, 1]], [0.5, 0.2], [0.3, 0.7])}
+MIXTURES = {"1d": mixtures.lecture_1d, "2d": mixtures.ring_2d,
+            "3d": lambda: mixtures.GaussianMixture([[0, 0, 0], [2, -1, 1]], [0.5, 0.2], [0.3, 0.7])}
 
 
 @pytest.fixture(params=sorted(MIXTURES))
@@ -17,7 +17,7 @@ def mix(request):
 
 
 def test_density_integrates_to_one_1d():
-    m = data.lecture_1d()
+    m = mixtures.lecture_1d()
     xs = torch.linspace(-10, 10, 20001, dtype=torch.float64)[:, None]
     for t in (0.0, 0.3, 1.0):
         assert abs(torch.trapezoid(m.log_prob_t(xs, t).exp(), xs[:, 0]).item() - 1) < 1e-6
@@ -62,7 +62,7 @@ def test_posteriors_sum_to_one_and_are_stable_far_away(mix):
 
 def test_velocity_matches_monte_carlo_conditional_expectation(gen):
     """E[x1 - x0 | x_t in bin] = E[v*(x_t) | x_t in bin] holds exactly for any bin: check it with 400k samples."""
-    m = data.lecture_1d()
+    m = mixtures.lecture_1d()
     n = 400_000
     x1 = m.sample(n, gen, dtype=torch.float64)
     x0 = torch.randn(n, 1, generator=gen, dtype=torch.float64)
@@ -80,8 +80,8 @@ def test_velocity_matches_monte_carlo_conditional_expectation(gen):
 
 def test_wrong_field_fails_monte_carlo_check(gen):
     """Guard that the Monte-Carlo check can fail: a field with variance in place of std is caught."""
-    m = data.lecture_1d()
-    wrong = data.GaussianMixture(m.means, m.stds**2, m.weights)
+    m = mixtures.lecture_1d()
+    wrong = mixtures.GaussianMixture(m.means, m.stds**2, m.weights)
     n = 400_000
     x1 = m.sample(n, gen, dtype=torch.float64)
     x0 = torch.randn(n, 1, generator=gen, dtype=torch.float64)
@@ -98,7 +98,7 @@ def test_wrong_field_fails_monte_carlo_check(gen):
 
 def test_ode_transports_noise_onto_the_1d_mixture(gen):
     """Integrating v* with DOP853 (rtol 1e-9) maps N(0, 1) onto p1: moments and W1 to the exact CDF."""
-    m = data.lecture_1d()
+    m = mixtures.lecture_1d()
     x0 = torch.randn(4000, 1, generator=gen, dtype=torch.float64)
     x1 = solvers.reference_solution(m, x0)
     assert abs(x1.mean().item() - m.mean().item()) < 4 * m.covariance().sqrt().item() / math.sqrt(4000)
@@ -112,7 +112,7 @@ def test_ode_transports_noise_onto_the_1d_mixture(gen):
 
 
 def test_ode_transports_noise_onto_the_2d_ring(gen):
-    m = data.ring_2d()
+    m = mixtures.ring_2d()
     x0 = torch.randn(2000, 2, generator=gen, dtype=torch.float64)
     x1 = solvers.reference_solution(m, x0, rtol=1e-8, atol=1e-8)
     torch.testing.assert_close(x1.mean(0), m.mean(), atol=0.1, rtol=0)
@@ -129,12 +129,12 @@ def test_sampling_moments(mix, gen):
 
 def test_bad_construction_and_input():
     with pytest.raises(ValueError, match="stds"):
-        data.GaussianMixture([0.0, 1.0], [0.1, -0.1])
+        mixtures.GaussianMixture([0.0, 1.0], [0.1, -0.1])
     with pytest.raises(ValueError, match="entries"):
-        data.GaussianMixture([0.0, 1.0], [0.1, 0.2, 0.3])
+        mixtures.GaussianMixture([0.0, 1.0], [0.1, 0.2, 0.3])
     with pytest.raises(ValueError, match="weights"):
-        data.GaussianMixture([0.0, 1.0], 0.1, [1.0, 0.0])
-    m = data.ring_2d()
+        mixtures.GaussianMixture([0.0, 1.0], 0.1, [1.0, 0.0])
+    m = mixtures.ring_2d()
     with pytest.raises(ValueError, match="D = 2"):
         m.velocity(torch.zeros(4, 3), 0.5)
     with pytest.raises(ValueError, match=r"\[0, 1\]"):

@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 import torch
 
-from cs280diff import digits, train
-from cs280diff.models import MLPVelocity
+from cs280diff.images import digits
+from cs280diff.nets import training
+from cs280diff.nets.mlp import MLPVelocity
 
 
 def test_digits_shapes_range_and_split():
@@ -81,7 +82,7 @@ def test_sampler_is_deterministic_and_trains():
     assert torch.equal(x1, x2) and torch.equal(y, y2)
     torch.manual_seed(0)
     net = MLPVelocity(64, hidden=16, depth=1, t_embed=8, n_classes=10)
-    result = train.train(net, sample, steps=3, batch_size=8, p_uncond=0.2, progress=False)
+    result = training.train(net, sample, steps=3, batch_size=8, p_uncond=0.2, progress=False)
     assert len(result.loss_history) == 3
 
 

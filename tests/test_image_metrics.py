@@ -9,7 +9,10 @@ import pytest
 import scipy.linalg
 import torch
 
-from cs280diff import checkpoints, digits, image_metrics as im
+from cs280diff.flows import schedules, solvers
+from cs280diff.images import digits
+from cs280diff.images import metrics as im
+from cs280diff.nets import registry
 
 
 def _gen(seed=0):
@@ -86,7 +89,7 @@ def test_within_class_diversity_closed_form():
 def test_metrics_of_real_digits_are_the_documented_floors():
     """With the shipped classifier: FD(train, train) = 0; real test digits vs train reproduce the floors recorded
     in the manifest (FD, precision, recall, diversity ratio) and the module docstring's values."""
-    clf_entry = checkpoints.read_manifest()["models"]["digits_classifier"]["metrics"]
+    clf_entry = registry.read_manifest()["models"]["digits_classifier"]["metrics"]
     x_tr, y_tr = digits.load_digits("train")
     assert im.fd_digits(x_tr) < 1e-9
     assert math.isclose(im.diversity_ratio(x_tr, y_tr), 1.0, rel_tol=1e-12)
@@ -119,14 +122,14 @@ def test_16x16_samples_are_measured_at_8x8():
 
 
 def test_generate_is_seeded():
-    """generate(): (n, 1, 8, 8) images, identical for equal seeds; unconditional fields need n."""
+    """solvers.generate(): (n, *shape) images, identical for equal seeds; unconditional fields need n."""
     field = lambda x, t, y=None: -x  # noqa: E731  (any field of the protocol)
-    a = im.generate(field, torch.arange(4), n_steps=3, seed=5)
-    b = im.generate(field, torch.arange(4), n_steps=3, seed=5)
+    a = solvers.generate(field, torch.arange(4), shape=(1, 8, 8), n_steps=3, seed=5)
+    b = solvers.generate(field, torch.arange(4), shape=(1, 8, 8), n_steps=3, seed=5)
     assert a.shape == (4, 1, 8, 8) and torch.equal(a, b)
-    assert im.generate(lambda x, t: -x, None, n=3, n_steps=2).shape == (3, 1, 8, 8)
+    assert solvers.generate(lambda x, t: -x, None, shape=(1, 8, 8), n=3, n_steps=2).shape == (3, 1, 8, 8)
     with pytest.raises(ValueError, match="n"):
-        im.generate(field, None)
+        solvers.generate(field, None, shape=(1, 8, 8))
 
 
 def test_image_plots(tmp_path):
@@ -137,17 +140,17 @@ def test_image_plots(tmp_path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from cs280diff import plotting, solvers
+    from cs280diff import plots
 
     x, y = digits.load_digits("test")
-    ax = plotting.plot_class_grid(x[:50], y[:50], n_per_class=6, title="test digits")
+    ax = plots.plot_class_grid(x[:50], y[:50], n_per_class=6, title="test digits")
     assert [t.get_text() for t in ax.get_yticklabels()][:2] == ["y = 0", "y = 1"]
     field = lambda z, t, y=None: x[1:2] - z  # noqa: E731  (a field pulling every state towards one image)
-    grid = solvers.uniform_grid(10)
+    grid = schedules.uniform(10)
     _, traj = solvers.sample(field, torch.randn(4, 1, 8, 8, generator=_gen()), grid, return_trajectory=True)
-    axes = plotting.plot_image_trajectory(traj, grid, field=field, index=1, n_show=5)
+    axes = plots.plot_image_trajectory(traj, grid, field=field, index=1, n_show=5)
     assert len(axes) == 2 and [t.get_text() for t in axes[0].get_xticklabels()][0] == "t=0.00"
     axes[0].figure.savefig(tmp_path / "traj.png")
     with pytest.raises(ValueError, match="trajectory"):
-        plotting.plot_image_trajectory(traj[:3], grid)
+        plots.plot_image_trajectory(traj[:3], grid)
     plt.close("all")

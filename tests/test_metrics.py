@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from cs280diff import data, metrics
+from cs280diff.flows import metrics, mixtures
 
 
 def _normal(n, d, seed, dtype=torch.float64):
@@ -19,7 +19,7 @@ def test_wasserstein_1d_shift_and_cdf():
     """W1(N(0,1), N(m,1)) = m, both between sample sets and against the exact CDF."""
     a, b = _normal(20_000, 1, 0), _normal(20_000, 1, 1) + 0.7
     assert abs(metrics.wasserstein_1d(a, b) - 0.7) < 0.03
-    gauss = data.GaussianMixture([[0.7]], 1.0)
+    gauss = mixtures.GaussianMixture([[0.7]], 1.0)
     assert abs(metrics.wasserstein_1d_to_cdf(b, gauss.cdf_1d)) < 0.03
 
 

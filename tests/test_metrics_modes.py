@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from cs280diff import data, metrics
+from cs280diff.flows import metrics, mixtures
 
 
 def _gen(seed):
@@ -37,7 +37,7 @@ def test_mean_norm_gaussian_closed_forms_match_monte_carlo():
         metrics._mean_norm_gaussian(torch.zeros(3), var, 3)
 
 
-@pytest.mark.parametrize("make", [data.ring_2d, data.lecture_1d])
+@pytest.mark.parametrize("make", [mixtures.ring_2d, mixtures.lecture_1d])
 def test_mixture_self_distance_matches_monte_carlo(make):
     mix = make()
     g = _gen(1)
@@ -49,7 +49,7 @@ def test_mixture_self_distance_matches_monte_carlo(make):
 def test_energy_distance_to_mixture_matches_sample_based_and_floor():
     """The exact ED agrees with metrics.energy_distance against many reference samples; for true samples its mean
     over repeats is the floor E|Y - Y'| / n; a shifted set is far above it."""
-    mix = data.ring_2d()
+    mix = mixtures.ring_2d()
     g = _gen(2)
     x = mix.sample(500, g, dtype=torch.float64) + torch.tensor([0.5, 0.0], dtype=torch.float64)
     ref = mix.sample(10_000, g, dtype=torch.float64)
@@ -65,7 +65,7 @@ def test_energy_distance_to_mixture_matches_sample_based_and_floor():
 
 
 def test_energy_distance_to_mixture_1d_and_checks():
-    mix = data.lecture_1d()
+    mix = mixtures.lecture_1d()
     x = mix.sample(2000, _gen(3))
     assert metrics.energy_distance_to_mixture(x, mix) < 5 * metrics.energy_floor(mix, 2000)
     assert metrics.energy_distance_to_mixture(x.reshape(2000, 1, 1), mix) == metrics.energy_distance_to_mixture(x, mix)
@@ -74,13 +74,13 @@ def test_energy_distance_to_mixture_1d_and_checks():
     with pytest.raises(ValueError, match="NaN"):
         metrics.energy_distance_to_mixture(torch.full((5, 1), float("nan")), mix)
     with pytest.raises(ValueError, match="D = 1 and 2"):
-        metrics.energy_distance_to_mixture(torch.zeros(5, 3), data.GaussianMixture([[0, 0, 0]], 1.0))
+        metrics.energy_distance_to_mixture(torch.zeros(5, 3), mixtures.GaussianMixture([[0, 0, 0]], 1.0))
     with pytest.raises(ValueError, match="positive int"):
         metrics.energy_floor(mix, 0)
 
 
 def test_assign_modes_and_fractions():
-    mix = data.ring_2d()  # std 0.1, radius 2
+    mix = mixtures.ring_2d()  # std 0.1, radius 2
     means = mix.means.float()
     x = torch.cat([means, means + torch.tensor([0.25, 0.0]), torch.zeros(1, 2), 10 * means[:1]])
     k = metrics.assign_modes(x, mix, n_std=3.0)
@@ -97,7 +97,7 @@ def test_assign_modes_and_fractions():
 
 
 def test_mode_masses_and_mass_error():
-    mix = data.GaussianMixture([[-2.0], [2.0]], 0.2, [0.25, 0.75])
+    mix = mixtures.GaussianMixture([[-2.0], [2.0]], 0.2, [0.25, 0.75])
     x = torch.tensor([[-2.0]] * 25 + [[2.0]] * 75)
     torch.testing.assert_close(metrics.mode_masses(x, mix), torch.tensor([0.25, 0.75], dtype=torch.float64))
     assert metrics.mode_mass_error(x, mix) == 0.0

@@ -6,13 +6,14 @@ import math
 import pytest
 import torch
 
-from cs280diff import models, solvers, schedules
+from cs280diff.flows import schedules, solvers
+from cs280diff.nets import embeddings, mlp
 
 
 def test_sinusoidal_embedding_closed_form():
     """emb(t)[j] = cos(1000 t ω_j), emb(t)[half + j] = sin(1000 t ω_j) with ω_j = 10000^(-j / half)."""
     t = torch.tensor([0.0, 0.25, 1.0], dtype=torch.float64)
-    emb = models.sinusoidal_embedding(t, 6)
+    emb = embeddings.sinusoidal_embedding(t, 6)
     assert emb.shape == (3, 6) and emb.dtype == torch.float64
     for b, tb in enumerate(t.tolist()):
         for j in range(3):
@@ -23,9 +24,9 @@ def test_sinusoidal_embedding_closed_form():
 
 def test_sinusoidal_embedding_scalar_and_separation():
     """A float t gives (1, dim); nearby times (Δt = 1e-3) get clearly different embeddings."""
-    e = models.sinusoidal_embedding(0.5, 32)
+    e = embeddings.sinusoidal_embedding(0.5, 32)
     assert e.shape == (1, 32)
-    d = (models.sinusoidal_embedding(0.5, 32) - models.sinusoidal_embedding(0.501, 32)).norm()
+    d = (embeddings.sinusoidal_embedding(0.5, 32) - embeddings.sinusoidal_embedding(0.501, 32)).norm()
     assert d > 0.5, f"embeddings of t = 0.5 and 0.501 differ by only {d:.3g}"
 
 
@@ -34,27 +35,27 @@ def test_sinusoidal_embedding_scalar_and_separation():
 def test_sinusoidal_embedding_bad_input(bad, exc):
     """Odd/zero dims and times outside [0, 1] are rejected."""
     with pytest.raises(exc):
-        models.sinusoidal_embedding(*bad)
+        embeddings.sinusoidal_embedding(*bad)
 
 
 def test_mlp_field_protocol_shapes_and_dtypes():
     """net(x, t) keeps x's shape and dtype for (batch, D) and image-shaped x, with float or (batch,) t."""
     torch.manual_seed(0)
-    net = models.MLPVelocity(2, hidden=16, depth=2, t_embed=8)
+    net = mlp.MLPVelocity(2, hidden=16, depth=2, t_embed=8)
     x = torch.randn(5, 2)
     assert net(x, 0.3).shape == (5, 2)
     assert net(x, torch.rand(5)).shape == (5, 2)
     v64 = net(x.double(), 0.3)
     assert v64.dtype == torch.float64
     torch.testing.assert_close(v64.float(), net(x, 0.3))
-    img = models.MLPVelocity(12, hidden=16, depth=1)
+    img = mlp.MLPVelocity(12, hidden=16, depth=1)
     assert img(torch.randn(3, 1, 3, 4), 0.5).shape == (3, 1, 3, 4)
 
 
 def test_mlp_scalar_t_equals_batch_t():
     """A float t means the same time for every sample; per-sample t is really per sample."""
     torch.manual_seed(0)
-    net = models.MLPVelocity(2, hidden=16, depth=2)
+    net = mlp.MLPVelocity(2, hidden=16, depth=2)
     x = torch.randn(4, 2)
     torch.testing.assert_close(net(x, 0.7), net(x, torch.full((4,), 0.7)))
     t = torch.tensor([0.1, 0.2, 0.3, 0.4])
@@ -65,7 +66,7 @@ def test_mlp_scalar_t_equals_batch_t():
 
 def test_mlp_works_in_the_sampler():
     """A network is a field: solvers.sample runs it over a grid."""
-    net = models.MLPVelocity(2, hidden=8, depth=1)
+    net = mlp.MLPVelocity(2, hidden=8, depth=1)
     with torch.no_grad():
         x = solvers.sample(net, torch.randn(6, 2), schedules.uniform(4), step=solvers.heun_step)
     assert x.shape == (6, 2) and torch.isfinite(x).all()
@@ -74,7 +75,7 @@ def test_mlp_works_in_the_sampler():
 def test_class_conditioning_and_null_class():
     """Labels change the output; y = None is the null class n_classes; ints broadcast; bad labels raise."""
     torch.manual_seed(0)
-    net = models.MLPVelocity(2, hidden=16, depth=2, n_classes=3)
+    net = mlp.MLPVelocity(2, hidden=16, depth=2, n_classes=3)
     assert net.null_class == 3 and net.class_embed.num_embeddings == 4
     x = torch.randn(4, 2)
     v_none = net(x, 0.5)
@@ -93,7 +94,7 @@ def test_class_conditioning_and_null_class():
 
 def test_unconditional_model_has_no_null_class():
     """An unconditional model rejects labels and has null_class None."""
-    net = models.MLPVelocity(2, hidden=8, depth=1)
+    net = mlp.MLPVelocity(2, hidden=8, depth=1)
     assert net.null_class is None
     with pytest.raises(ValueError, match="unconditional"):
         net(torch.randn(2, 2), 0.5, y=torch.zeros(2, dtype=torch.long))
@@ -101,7 +102,7 @@ def test_unconditional_model_has_no_null_class():
 
 def test_mlp_bad_input():
     """Wrong feature counts, t outside [0, 1], wrong batch of t and bad constructor args raise clear errors."""
-    net = models.MLPVelocity(2, hidden=8, depth=1)
+    net = mlp.MLPVelocity(2, hidden=8, depth=1)
     with pytest.raises(ValueError, match="dim = 2"):
         net(torch.randn(4, 3), 0.5)
     with pytest.raises(ValueError, match=r"\[0, 1\]"):
@@ -112,4 +113,4 @@ def test_mlp_bad_input():
         net(torch.ones(4, 2, dtype=torch.long), 0.5)
     for kw in ({"dim": 0}, {"dim": 2, "depth": 0}, {"dim": 2, "t_embed": 7}, {"dim": 2, "n_classes": 0}):
         with pytest.raises(ValueError):
-            models.MLPVelocity(**kw)
+            mlp.MLPVelocity(**kw)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from cs280diff import data, metrics, schedules, solvers
+from cs280diff.flows import metrics, mixtures, schedules, solvers
 
 STEPS = {"euler": (solvers.euler_step, 1), "heun": (solvers.heun_step, 2)}
 GRIDS = {"uniform_t": schedules.uniform, "uniform_sigma": lambda n: schedules.edm_rho(n, rho=1.0),
@@ -21,7 +21,7 @@ def problems():
     """{name: (mixture, x0 (64, 2) float64, exact endpoints)} for the standard ring (s = 0.1) and the narrow ring."""
     x0 = torch.randn(64, 2, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
     out = {}
-    for name, mix in (("ring", data.ring_2d()), ("narrow", data.ring_2d(std=0.01))):
+    for name, mix in (("ring", mixtures.ring_2d()), ("narrow", mixtures.ring_2d(std=0.01))):
         out[name] = (mix, x0, solvers.reference_solution(mix, x0))
     return out
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from cs280diff import schedules, solvers
+from cs280diff import validate
+from cs280diff.flows import schedules, solvers
 
 ALL = [("uniform", {}), ("edm", {}), ("edm", {"rho": 3.0, "sigma_min": 0.01, "sigma_max": 20.0}),
        ("shift", {"s": 3.0}), ("shift", {"s": 1 / 3})]
@@ -18,13 +19,14 @@ def test_grid_shape_endpoints_monotone(name, kw, n):
     assert grid.shape == (n + 1,) and grid.dtype == torch.float64
     assert grid[0].item() == 0.0 and grid[-1].item() == 1.0
     assert (grid[1:] > grid[:-1]).all(), grid
-    solvers.check_grid(grid)  # the samplers accept it
+    validate.check_grid(grid)  # the samplers accept it
 
 
-def test_uniform_is_the_solvers_grid():
-    """One implementation: schedules.uniform equals solvers.uniform_grid, t_i = i / N."""
+def test_uniform_is_the_one_uniform_grid():
+    """schedules.uniform is t_i = i / N (float64 by default, or the dtype asked for); the solvers have no grid."""
     torch.testing.assert_close(schedules.uniform(8), torch.arange(9, dtype=torch.float64) / 8, rtol=0, atol=1e-15)
-    assert torch.equal(schedules.uniform(8), solvers.uniform_grid(8))
+    assert schedules.uniform(4, dtype=torch.float32).dtype == torch.float32
+    assert not hasattr(solvers, "uniform_grid")
 
 
 @pytest.mark.parametrize("s", [0.25, 1 / 3, 2.0, 3.0, 10.0])

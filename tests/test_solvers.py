@@ -6,7 +6,8 @@ import math
 import pytest
 import torch
 
-from cs280diff import conventions, data, metrics, schedules, solvers
+from cs280diff import conventions
+from cs280diff.flows import metrics, mixtures, schedules, solvers
 
 STEPS = [64, 128, 256, 512]  # fine enough that Heun's asymptotic order shows (at 8..32 steps it is only 1.6-1.8)
 
@@ -14,7 +15,7 @@ STEPS = [64, 128, 256, 512]  # fine enough that Heun's asymptotic order shows (a
 @pytest.fixture(scope="module")
 def ring_problem():
     """The exact 2D ring field, 128 float64 noise samples and their DOP853 reference endpoints (rtol 1e-9)."""
-    mix = data.ring_2d()
+    mix = mixtures.ring_2d()
     x0 = torch.randn(128, 2, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
     return mix, x0, solvers.reference_solution(mix, x0)
 
@@ -46,7 +47,7 @@ def test_heun_is_second_order_on_ring(ring_problem):
 def test_reference_solution_matches_gaussian_closed_form():
     """For one Gaussian N(μ, s² I) the flow is affine: x_1 = μ + s x_0 exactly; the reference must agree to 1e-7."""
     mu, s = torch.tensor([[1.5, -0.5]], dtype=torch.float64), 0.3
-    gauss = data.GaussianMixture(mu, s)
+    gauss = mixtures.GaussianMixture(mu, s)
     x0 = torch.randn(16, 2, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
     ref = solvers.reference_solution(gauss, x0)
     torch.testing.assert_close(ref, mu + s * x0, rtol=0, atol=1e-7)
@@ -65,7 +66,7 @@ def test_euler_and_heun_on_linear_ode_match_closed_form():
 
 def test_one_euler_step_lands_on_data_mean():
     """v*(x, 0) = E[x1] - x, so one Euler step from t = 0 to 1 maps every sample to the data mean."""
-    mix = data.lecture_1d()
+    mix = mixtures.lecture_1d()
     x0 = torch.randn(32, 1, generator=torch.Generator().manual_seed(2), dtype=torch.float64)
     x1 = solvers.sample(mix, x0, schedules.uniform(1))
     torch.testing.assert_close(x1, mix.mean().expand(32, 1), rtol=0, atol=1e-12)
@@ -74,7 +75,7 @@ def test_one_euler_step_lands_on_data_mean():
 @pytest.mark.parametrize("grid", [schedules.uniform(7), schedules.edm_rho(7), schedules.shift(7, 3.0)])
 def test_nfe_counts(grid):
     """NFECounter: Euler costs N evaluations and Heun 2N on any N-step grid."""
-    mix = data.ring_2d()
+    mix = mixtures.ring_2d()
     x0 = torch.randn(4, 2, generator=torch.Generator().manual_seed(3), dtype=torch.float64)
     n = grid.numel() - 1
     for step, expected in ((solvers.euler_step, n), (solvers.heun_step, 2 * n)):
@@ -87,7 +88,7 @@ def test_nfe_counts(grid):
 
 def test_euler_equals_edm_euler_in_sigma_space():
     """Euler in t equals Euler in EDM's (y = x/t, sigma = (1 - t)/t) coordinates (DDIM), for t > 0."""
-    mix = data.ring_2d()
+    mix = mixtures.ring_2d()
     x = torch.randn(8, 2, generator=torch.Generator().manual_seed(4), dtype=torch.float64)
     grid = torch.tensor([0.1, 0.3, 0.55, 0.8, 0.95, 1.0], dtype=torch.float64)
     x_t = solvers.sample(mix, x, grid)
@@ -104,15 +105,20 @@ def test_sample_rejects_decreasing_grid():
     """A grid running from data to noise is an error, with a message saying which way time runs."""
     x0 = torch.zeros(2, 2)
     with pytest.raises(ValueError, match="increasing"):
-        solvers.sample(data.ring_2d(), x0, torch.tensor([1.0, 0.5, 0.0], dtype=torch.float64))
+        solvers.sample(mixtures.ring_2d(), x0, torch.tensor([1.0, 0.5, 0.0], dtype=torch.float64))
 
 
 def test_sample_raises_on_nan_state():
-    """A field that produces NaN stops the loop with FloatingPointError naming the step."""
+    """A field that produces NaN stops the loop with FloatingPointError naming the window of steps (checked every
+    ``check_every`` steps and after the last), or the exact step with check_every=1."""
     def bad(x, t):
         return torch.full_like(x, float("nan")) if t > 0.5 else torch.zeros_like(x)
 
-    with pytest.raises(FloatingPointError, match="step 3"):
+    with pytest.raises(FloatingPointError, match="at step 3,"):
+        solvers.sample(bad, torch.zeros(3, 2), schedules.uniform(5), check_every=1)
+    with pytest.raises(FloatingPointError, match="between steps 2 and 3"):
+        solvers.sample(bad, torch.zeros(3, 2), schedules.uniform(5), check_every=2)
+    with pytest.raises(FloatingPointError, match="between steps 0 and 4 .*check_every=1"):
         solvers.sample(bad, torch.zeros(3, 2), schedules.uniform(5))
     with pytest.raises(ValueError, match="NaN"):
-        solvers.sample(data.ring_2d(), torch.full((3, 2), float("nan")), schedules.uniform(5))
+        solvers.sample(mixtures.ring_2d(), torch.full((3, 2), float("nan")), schedules.uniform(5))

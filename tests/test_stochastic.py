@@ -12,7 +12,7 @@ import math
 import pytest
 import torch
 
-from cs280diff import data, metrics, schedules, solvers, stochastic
+from cs280diff.flows import metrics, mixtures, schedules, solvers, stochastic
 from cs280diff.conventions import path
 
 
@@ -43,13 +43,13 @@ def _moments_close(x, mix, t, n_se=5.0):
 
 # ----------------------------------------------------------------------------------------------- the tempered field
 def test_tempered_field_tau_one_is_exact_and_tau_softens():
-    mix = data.ring_2d()
+    mix = mixtures.ring_2d()
     x = 2 * torch.randn(64, 2, generator=_gen(0), dtype=torch.float64)
     t = torch.rand(64, generator=_gen(1), dtype=torch.float64)
     torch.testing.assert_close(mix.tempered(1.0)(x, t), mix.velocity(x, t), rtol=0, atol=0)
     torch.testing.assert_close(mix.tempered(1.0).score(x, t), mix.score(x, t))
     soft = mix.tempered(2.0)
-    assert isinstance(soft, data.TemperedField) and soft.tau == 2.0
+    assert isinstance(soft, mixtures.TemperedField) and soft.tau == 2.0
     ent = lambda w: -(w * w.clamp_min(1e-300).log()).sum(1)  # noqa: E731
     assert (ent(soft.posteriors(x, 0.7)) >= ent(mix.posteriors(x, 0.7)) - 1e-12).all()  # softer posteriors
     assert (soft(x, 0.7) - mix(x, 0.7)).abs().max() > 0.1  # and a different field
@@ -57,7 +57,7 @@ def test_tempered_field_tau_one_is_exact_and_tau_softens():
 
 def test_tempered_field_identities_and_score_conversion():
     """v_tau(x, 1) = x for every tau; its score is the conversion (t v - x)/(1 - t) of its velocity."""
-    mix = data.lecture_1d()
+    mix = mixtures.lecture_1d()
     soft = mix.tempered(3.0)
     x = 3 * torch.randn(50, 1, generator=_gen(2), dtype=torch.float64)
     torch.testing.assert_close(soft(x, 1.0), x)
@@ -68,7 +68,7 @@ def test_tempered_field_identities_and_score_conversion():
 
 def test_tempered_field_leaves_samples_between_modes():
     """The imperfect field's ODE puts several times more samples off the modes than the exact one (2D ring)."""
-    mix = data.ring_2d()
+    mix = mixtures.ring_2d()
     x0 = torch.randn(2000, 2, generator=_gen(3))
     grid = schedules.uniform(32)
     off_exact = 1 - metrics.fraction_near_modes(solvers.sample(mix, x0, grid, step=solvers.heun_step), mix)
@@ -78,18 +78,18 @@ def test_tempered_field_leaves_samples_between_modes():
 
 def test_tempered_field_bad_input():
     with pytest.raises(ValueError, match="tau"):
-        data.ring_2d().tempered(0.0)
+        mixtures.ring_2d().tempered(0.0)
     with pytest.raises(ValueError, match="tau"):
-        data.TemperedField(data.ring_2d(), float("nan"))
+        mixtures.TemperedField(mixtures.ring_2d(), float("nan"))
     with pytest.raises(TypeError, match="GaussianMixture"):
-        data.TemperedField(lambda x, t: x, 2.0)
+        mixtures.TemperedField(lambda x, t: x, 2.0)
     with pytest.raises(TypeError, match="conditioning"):
-        data.ring_2d().tempered(2.0)(torch.zeros(3, 2), 0.5, y=1)
+        mixtures.ring_2d().tempered(2.0)(torch.zeros(3, 2), 0.5, y=1)
 
 
 # ----------------------------------------------------------------------------------------------- SDE: mechanics
 def test_sde_with_eta_zero_is_euler_and_nfe_is_n():
-    mix = data.ring_2d()
+    mix = mixtures.ring_2d()
     x0 = torch.randn(100, 2, generator=_gen(0), dtype=torch.float64)
     grid = schedules.uniform(17)
     counted = solvers.NFECounter(mix)
@@ -99,7 +99,7 @@ def test_sde_with_eta_zero_is_euler_and_nfe_is_n():
 
 
 def test_sde_is_reproducible_and_uses_its_generator():
-    mix = data.ring_2d()
+    mix = mixtures.ring_2d()
     x0 = torch.randn(50, 2, generator=_gen(0))
     grid = schedules.uniform(20)
     a = stochastic.sde_euler_maruyama(mix, x0, grid, eta=1.0, generator=_gen(5))
@@ -112,7 +112,7 @@ def test_sde_is_reproducible_and_uses_its_generator():
 
 def test_sde_last_step_is_deterministic_euler():
     """The final step adds no noise: x_N = x_{N-1} + (1 - t_{N-1}) v(x_{N-1}, t_{N-1}) = x̂1 exactly."""
-    mix = data.lecture_1d()
+    mix = mixtures.lecture_1d()
     x0 = torch.randn(30, 1, generator=_gen(0), dtype=torch.float64)
     grid = schedules.uniform(8)
     x, traj = stochastic.sde_euler_maruyama(mix, x0, grid, eta=2.0, generator=_gen(1), return_trajectory=True)
@@ -125,7 +125,7 @@ def test_sde_last_step_is_deterministic_euler():
 
 def test_em_step_formula():
     """x_next = x + h [v + η (t v - x)] + sqrt(2η (1 - t) h) ξ."""
-    mix = data.ring_2d()
+    mix = mixtures.ring_2d()
     x = torch.randn(10, 2, generator=_gen(0), dtype=torch.float64)
     xi = torch.randn(10, 2, generator=_gen(1), dtype=torch.float64)
     t, t_next, eta = 0.3, 0.35, 1.5
@@ -137,7 +137,7 @@ def test_em_step_formula():
 
 
 def test_sde_bad_input():
-    mix, x, grid = data.ring_2d(), torch.zeros(4, 2), schedules.uniform(4)
+    mix, x, grid = mixtures.ring_2d(), torch.zeros(4, 2), schedules.uniform(4)
     with pytest.raises(ValueError, match="eta"):
         stochastic.sde_euler_maruyama(mix, x, grid, eta=-1.0, generator=_gen(0))
     with pytest.raises(TypeError, match="generator"):
@@ -148,7 +148,7 @@ def test_sde_bad_input():
 
 # ----------------------------------------------------------------------------------------------- SDE: marginals
 def _run_sde_1d(step, eta, t_a=0.2, t_b=0.8, n=20_000, n_steps=300, seed=0):
-    mix = data.lecture_1d()
+    mix = mixtures.lecture_1d()
     x = _exact_xt(mix, n, t_a, seed)
     grid = torch.linspace(t_a, t_b, n_steps + 1, dtype=torch.float64)
     out = stochastic.sde_euler_maruyama(mix, x, grid, eta=eta, generator=_gen(seed + 1), step=step)
@@ -188,7 +188,7 @@ def test_a_wrong_sde_fails_the_same_marginal_check(wrong):
 
 def test_sde_marginals_in_2d_moments():
     """The 2D ring from p_0.3 to p_0.9 with η = 2: mean t E[x1] and covariance (1 - t)² I + t² Cov[x1]."""
-    mix, t_a, t_b = data.ring_2d(), 0.3, 0.9
+    mix, t_a, t_b = mixtures.ring_2d(), 0.3, 0.9
     x = _exact_xt(mix, 12_000, t_a, 4)
     grid = torch.linspace(t_a, t_b, 161, dtype=torch.float64)
     out = stochastic.sde_euler_maruyama(mix, x, grid, eta=2.0, generator=_gen(5))
@@ -221,7 +221,7 @@ def test_churn_renoise_formula_and_gamma_zero():
 @pytest.mark.parametrize("t, gamma", [(0.5, 0.4), (0.85, 0.2), (0.97, 0.414)])
 def test_churn_renoise_maps_p_t_onto_p_t_hat(t, gamma):
     """Exact samples of p_t, re-noised, are exact samples of p_{t_hat} (W1 to the exact CDF, moments)."""
-    mix = data.lecture_1d()
+    mix = mixtures.lecture_1d()
     n = 100_000
     x = _exact_xt(mix, n, t, 0)
     xi = torch.randn(x.shape, generator=_gen(1), dtype=torch.float64)
@@ -240,7 +240,7 @@ def test_churn_renoise_maps_p_t_onto_p_t_hat(t, gamma):
 
 def test_churn_sampler_preserves_marginals_on_exact_field():
     """Churn + Heun from exact samples of p_0.2 to t = 0.8 on a fine grid lands on p_0.8 (W1, moments)."""
-    mix = data.lecture_1d()
+    mix = mixtures.lecture_1d()
     x = _exact_xt(mix, 20_000, 0.2, 2)
     grid = torch.linspace(0.2, 0.8, 121, dtype=torch.float64)
     out = stochastic.churn_sampler(mix, x, grid, S_churn=40.0, generator=_gen(3))
@@ -250,7 +250,7 @@ def test_churn_sampler_preserves_marginals_on_exact_field():
 
 
 def test_churn_sampler_nfe_and_zero_churn_is_the_ode():
-    mix = data.ring_2d()
+    mix = mixtures.ring_2d()
     x0 = torch.randn(64, 2, generator=_gen(0), dtype=torch.float64)
     grid = schedules.uniform(12)
     for step, per in ((solvers.heun_step, 2), (solvers.euler_step, 1)):
@@ -273,7 +273,7 @@ def test_churn_gamma_window_and_cap():
 
 
 def test_churn_bad_input():
-    mix, x, grid = data.ring_2d(), torch.zeros(4, 2), schedules.uniform(4)
+    mix, x, grid = mixtures.ring_2d(), torch.zeros(4, 2), schedules.uniform(4)
     with pytest.raises(ValueError, match="S_churn"):
         stochastic.churn_sampler(mix, x, grid, S_churn=-1.0, generator=_gen(0))
     with pytest.raises(TypeError, match="generator"):
@@ -289,7 +289,7 @@ def _ed(x, mix):
 def ring_runs():
     """ED to the exact ring at NFE 32 and 128, for ODE Heun and the SDE (η = 2), exact and tempered (τ = 2) fields,
     averaged over 2 seeds of 3000 samples each."""
-    mix, out = data.ring_2d(), {}
+    mix, out = mixtures.ring_2d(), {}
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # module fixtures run before conftest's per-test one-thread fixture
     for name, field in (("exact", mix), ("tempered", mix.tempered(2.0))):
@@ -324,7 +324,7 @@ def test_imperfect_field_noise_helps_several_fold(ring_runs):
 
 def test_too_much_noise_at_too_few_steps_hurts():
     """η = 8 at 16 NFE (h η = 0.5) is far worse than the ODE at the same NFE, even for the tempered field."""
-    mix = data.ring_2d()
+    mix = mixtures.ring_2d()
     x0 = torch.randn(2000, 2, generator=_gen(0))
     soft = mix.tempered(2.0)
     ode = _ed(solvers.sample(soft, x0, schedules.uniform(8), step=solvers.heun_step), mix)
@@ -335,12 +335,12 @@ def test_too_much_noise_at_too_few_steps_hurts():
 def test_briefly_trained_network_noise_pulls_samples_onto_modes():
     """ImageNet: yes, with a real network: 1000 steps of a small MLP (EMA weights) leave ~10% of the ODE samples off
     the modes; the SDE (η = 2) at the same 128 NFE cuts the excess over the true-sample floor at least 3-fold."""
-    from cs280diff import models, train
+    from cs280diff.nets import mlp, training
 
-    mix = data.ring_2d()
+    mix = mixtures.ring_2d()
     torch.manual_seed(0)
-    net = models.MLPVelocity(2, hidden=128, depth=4)
-    fit = train.train(net, lambda n, g: mix.sample(n, g), steps=1000, batch_size=512, lr=2e-3, seed=0,
+    net = mlp.MLPVelocity(2, hidden=128, depth=4)
+    fit = training.train(net, lambda n, g: mix.sample(n, g), steps=1000, batch_size=512, lr=2e-3, seed=0,
                       ema_decay=0.99, progress=False)
     x0 = torch.randn(3000, 2, generator=_gen(1))
     floor = math.exp(-4.5)  # P(|x - μ_k| > 3 s_k) for true 2D samples

@@ -5,9 +5,11 @@ from __future__ import annotations
 import pytest
 import torch
 
-from cs280diff import digits, solvers, train
-from cs280diff.models import MLPVelocity
-from cs280diff.unet import TinyUNet
+from cs280diff.flows import schedules, solvers
+from cs280diff.images import digits
+from cs280diff.nets import training
+from cs280diff.nets.mlp import MLPVelocity
+from cs280diff.nets.unet import TinyUNet
 
 
 def _perturb(net: torch.nn.Module, seed: int = 0) -> torch.nn.Module:
@@ -91,12 +93,12 @@ def test_image_nets_train_with_condition_dropout_and_sample(make):
     conditionally and unconditionally."""
     torch.manual_seed(0)
     net = make()
-    result = train.train(net, digits.digits_sampler(), steps=60, batch_size=32, lr=3e-3, p_uncond=0.2,
+    result = training.train(net, digits.digits_sampler(), steps=60, batch_size=32, lr=3e-3, p_uncond=0.2,
                          progress=False)
     first, last = sum(result.loss_history[:10]) / 10, sum(result.loss_history[-10:]) / 10
     assert last < first, f"loss did not decrease: {first:.3f} -> {last:.3f}"
     x0 = torch.randn(5, 1, 8, 8)
-    grid = solvers.uniform_grid(4)
+    grid = schedules.uniform(4)
     with torch.no_grad():
         assert solvers.sample(net, x0, grid, cond={"y": torch.arange(5)}).shape == x0.shape
         assert solvers.sample(net, x0, grid).shape == x0.shape

@@ -1,4 +1,4 @@
-"""Data with exact oracles: Gaussian mixtures whose marginal velocity and score are known in closed form.
+"""Gaussian mixtures with exact oracles: their marginal velocity, score and posteriors in closed form.
 
 A mixture p1 = Σ_k π_k N(μ_k, s_k² I_D) pushed along the path x_t = (1 - t) x0 + t x1 (x0 ~ N(0, I)) stays a mixture:
   x_t | k ~ N(t μ_k, var_k(t) I),   var_k(t) = (1 - t)² + t² s_k².
@@ -13,7 +13,8 @@ import math
 
 import torch
 
-from cs280diff.conventions import check_t, check_x, gaussian_log_normalizer
+from cs280diff.conventions import gaussian_log_normalizer
+from cs280diff.validate import check_positive, check_t, check_x
 
 Tensor = torch.Tensor
 
@@ -132,19 +133,27 @@ class GaussianMixture:
         """Exact marginal velocity v*(x, t) = E[x1 - x0 | x_t = x], same shape as x.  Accurate for all t in [0, 1]."""
         if cond:
             raise TypeError(f"this mixture takes no conditioning, got {sorted(cond)}")
-        xf, t, var, diff, logits = self._terms(x, t)
-        means, stds, _ = self.params(xf)
-        w = torch.softmax(logits, dim=1)
-        coef = (t * stds**2 - (1 - t)) / var
-        v = (w[:, :, None] * (means[None] + coef[:, :, None] * diff)).sum(1)
-        return v.reshape(x.shape)
+        return self._velocity(x, t, tau=1.0)
 
     __call__ = velocity
 
     def score(self, x: Tensor, t) -> Tensor:
         """Exact score ∇_x log p_t(x) = -Σ_k w_k (x - t μ_k) / var_k, same shape as x."""
+        return self._score(x, t, tau=1.0)
+
+    def _velocity(self, x: Tensor, t, tau: float) -> Tensor:
+        """Σ_k w_k [μ_k + ((t s_k² - (1 - t)) / var_k)(x - t μ_k)] with w = softmax(logits / tau) (tau = 1: exact)."""
         xf, t, var, diff, logits = self._terms(x, t)
-        w = torch.softmax(logits, dim=1)
+        means, stds, _ = self.params(xf)
+        w = torch.softmax(logits / tau, dim=1)  # (tempered) posteriors
+        coef = (t * stds**2 - (1 - t)) / var
+        v = (w[:, :, None] * (means[None] + coef[:, :, None] * diff)).sum(1)
+        return v.reshape(x.shape)
+
+    def _score(self, x: Tensor, t, tau: float) -> Tensor:
+        """-Σ_k w_k (x - t μ_k) / var_k with w = softmax(logits / tau) (tau = 1: the exact score)."""
+        xf, t, var, diff, logits = self._terms(x, t)
+        w = torch.softmax(logits / tau, dim=1)
         return (-(w / var)[:, :, None] * diff).sum(1).reshape(x.shape)
 
     def x1_posterior_mean(self, x: Tensor, t) -> Tensor:
@@ -204,9 +213,7 @@ class TemperedField:
     def __init__(self, mixture: GaussianMixture, tau: float):
         if not isinstance(mixture, GaussianMixture):
             raise TypeError(f"mixture must be a GaussianMixture, got {type(mixture).__name__}")
-        if isinstance(tau, bool) or not isinstance(tau, (int, float)) or not math.isfinite(tau) or tau <= 0:
-            raise ValueError(f"tau must be a finite number > 0 (1 = exact field, > 1 = softer), got {tau!r}")
-        self.mixture, self.tau = mixture, float(tau)
+        self.mixture, self.tau = mixture, check_positive(tau, "tau (1 = exact field, > 1 = softer)")
 
     def __repr__(self) -> str:
         return f"TemperedField({self.mixture!r}, tau={self.tau:g})"
@@ -219,17 +226,10 @@ class TemperedField:
         """v_tau(x, t): exact per-component velocities weighted by the softened posteriors; same shape as x."""
         if cond:
             raise TypeError(f"this field takes no conditioning, got {sorted(cond)}")
-        xf, t, var, diff, logits = self.mixture._terms(x, t)
-        means, stds, _ = self.mixture.params(xf)
-        w = torch.softmax(logits / self.tau, dim=1)  # tempered posteriors
-        coef = (t * stds**2 - (1 - t)) / var
-        v = (w[:, :, None] * (means[None] + coef[:, :, None] * diff)).sum(1)
-        return v.reshape(x.shape)
+        return self.mixture._velocity(x, t, tau=self.tau)
 
     __call__ = velocity
 
     def score(self, x: Tensor, t) -> Tensor:
         """The score implied by v_tau: -Σ_k w_k^tau (x - t μ_k) / var_k = (t v_tau - x)/(1 - t); same shape as x."""
-        xf, t, var, diff, logits = self.mixture._terms(x, t)
-        w = torch.softmax(logits / self.tau, dim=1)
-        return (-(w / var)[:, :, None] * diff).sum(1).reshape(x.shape)
+        return self.mixture._score(x, t, tau=self.tau)

@@ -1,6 +1,6 @@
 """A tiny convolutional UNet velocity field v_θ(x, t, y) for small images (8×8 or 16×16 digits).
 
-Convention (DESIGN.md §1): t in [0, 1], t = 0 noise, t = 1 data; x is (batch, C, H, W), t a float, a 0-d or a
+Convention (docs/conventions.md): t in [0, 1], t = 0 noise, t = 1 data; x is (batch, C, H, W), t a float, a 0-d or a
 (batch,) tensor; v has x's shape and dtype.  The architecture is DDPM's UNet (Ho et al. 2020) shrunk to a few
 hundred thousand weights: residual blocks with GroupNorm and SiLU, the time and class embedding added as a
 per-channel scale and shift (FiLM), one skip connection per resolution, no attention.
@@ -11,8 +11,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from cs280diff.conventions import check_t, check_x
-from cs280diff.models import _check_int, class_labels, sinusoidal_embedding
+from cs280diff.nets.embeddings import class_labels, sinusoidal_embedding
+from cs280diff.validate import check_int, check_t, check_x
 
 Tensor = torch.Tensor
 
@@ -64,17 +64,17 @@ class TinyUNet(nn.Module):
     def __init__(self, channels: int = 1, size: int = 8, base: int = 32, mults=(1, 2), t_embed: int = 64,
                  n_classes: int | None = None, groups: int = 8):
         super().__init__()
-        self.channels, self.size = _check_int(channels, "channels"), _check_int(size, "size")
-        self.base, self.groups = _check_int(base, "base"), _check_int(groups, "groups")
-        self.mults = tuple(_check_int(m, "each of mults") for m in mults)
+        self.channels, self.size = check_int(channels, "channels"), check_int(size, "size")
+        self.base, self.groups = check_int(base, "base"), check_int(groups, "groups")
+        self.mults = tuple(check_int(m, "each of mults") for m in mults)
         if not self.mults:
             raise ValueError("mults must list at least one channel multiplier")
         if self.size % 2 ** (len(self.mults) - 1):
             raise ValueError(f"size {size} is not divisible by 2^{len(self.mults) - 1} (one halving per extra level)")
-        self.t_embed = _check_int(t_embed, "t_embed", lo=2)
+        self.t_embed = check_int(t_embed, "t_embed", lo=2)
         if self.t_embed % 2:
             raise ValueError(f"t_embed must be even (half cosines, half sines), got {t_embed}")
-        self.n_classes = None if n_classes is None else _check_int(n_classes, "n_classes")
+        self.n_classes = None if n_classes is None else check_int(n_classes, "n_classes")
         emb = 4 * self.base
         self.time_mlp = nn.Sequential(nn.Linear(self.t_embed, emb), nn.SiLU(), nn.Linear(emb, emb))
         self.class_embed = None if n_classes is None else nn.Embedding(self.n_classes + 1, emb)

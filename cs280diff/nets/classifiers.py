@@ -1,14 +1,13 @@
 """Digit classifiers: a clean one p(y | x1) (accuracy, features for image metrics, guidance on x̂1) and a
 time-conditioned *noisy* one p(y | x_t, t) for classifier guidance (Dhariwal & Nichol 2021).
 
-Convention (DESIGN.md §1): t in [0, 1], t = 0 noise, t = 1 data; x_t = (1 - t) x0 + t x1 with x0 ~ N(0, I).  Images
-are (batch, 1, size, size) in [-1, 1].  The noisy classifier is trained on x_t for t ~ U[0, 1]: at t = 0, x_t is pure
+Convention (docs/conventions.md): t in [0, 1], t = 0 noise, t = 1 data; x_t = (1 - t) x0 + t x1 with x0 ~ N(0, I).
+Images are (batch, 1, size, size) in [-1, 1].  The noisy classifier is trained on x_t for t ~ U[0, 1]: at t = 0, x_t is pure
 noise and the best it can do is chance (10 %); at t = 1 it is a clean classifier.
 """
 from __future__ import annotations
 
 import math
-import numbers
 import time
 from dataclasses import dataclass, field
 from typing import Callable
@@ -18,8 +17,9 @@ from torch import nn
 from torch.nn import functional as F
 from tqdm.auto import tqdm
 
-from cs280diff.conventions import check_t, check_x, path
-from cs280diff.models import _check_int, sinusoidal_embedding
+from cs280diff.conventions import path
+from cs280diff.nets.embeddings import sinusoidal_embedding
+from cs280diff.validate import check_fraction, check_int, check_positive, check_t, check_x
 
 Tensor = torch.Tensor
 
@@ -31,7 +31,7 @@ class DigitClassifier(nn.Module):
     """A small CNN classifier for (batch, channels, size, size) images in [-1, 1]; ``net(x) -> logits (batch, K)``.
 
     conv 3×3 (width) -> stride-2 conv 3×3 (2·width, size/2) -> conv 3×3 (2·width) -> flatten -> linear (feat) =
-    the *features* (penultimate layer, used by ``cs280diff.image_metrics``) -> linear (K).  SiLU after every layer
+    the *features* (penultimate layer, used by ``cs280diff.images.metrics``) -> linear (K).  SiLU after every layer
     but the last; dropout (training only) before and after the feature layer.
     ``features(x)`` returns the (batch, feat) penultimate activations.
     """
@@ -39,13 +39,12 @@ class DigitClassifier(nn.Module):
     def __init__(self, size: int = 8, channels: int = 1, width: int = 32, feat: int = 64, n_classes: int = 10,
                  dropout: float = 0.2):
         super().__init__()
-        self.size, self.channels = _check_int(size, "size", lo=2), _check_int(channels, "channels")
+        self.size, self.channels = check_int(size, "size", lo=2), check_int(channels, "channels")
         if self.size % 2:
             raise ValueError(f"size must be even (one stride-2 convolution), got {size}")
-        self.width, self.feat = _check_int(width, "width"), _check_int(feat, "feat")
-        self.n_classes = _check_int(n_classes, "n_classes", lo=2)
-        if not (isinstance(dropout, numbers.Real) and 0.0 <= dropout < 1.0):
-            raise ValueError(f"dropout must lie in [0, 1), got {dropout!r}")
+        self.width, self.feat = check_int(width, "width"), check_int(feat, "feat")
+        self.n_classes = check_int(n_classes, "n_classes", lo=2)
+        dropout = check_fraction(dropout, "dropout")
         w = self.width
         self.convs = nn.ModuleList([
             nn.Conv2d(self.channels, w, 3, padding=1),
@@ -96,7 +95,7 @@ class NoisyDigitClassifier(DigitClassifier):
     def __init__(self, size: int = 8, channels: int = 1, width: int = 32, feat: int = 64, n_classes: int = 10,
                  dropout: float = 0.0, t_embed: int = 32):
         super().__init__(size, channels, width, feat, n_classes, dropout)
-        self.t_embed = _check_int(t_embed, "t_embed", lo=2)
+        self.t_embed = check_int(t_embed, "t_embed", lo=2)
         if self.t_embed % 2:
             raise ValueError(f"t_embed must be even (half cosines, half sines), got {t_embed}")
         self.time_mlp = nn.Sequential(nn.Linear(self.t_embed, 4 * self.width), nn.SiLU())
@@ -162,11 +161,10 @@ def train_classifier(model: nn.Module, sample_data: Callable, *, steps: int, bat
     Args:
         sample_data: ``sample_data(n, generator) -> (x1 (n, C, H, W), y (n,))`` (e.g. ``digits.digits_sampler()``).
     """
-    steps, batch_size = _check_int(steps, "steps"), _check_int(batch_size, "batch_size")
+    steps, batch_size = check_int(steps, "steps"), check_int(batch_size, "batch_size")
     if not isinstance(model, DigitClassifier):
         raise TypeError(f"model must be a DigitClassifier or NoisyDigitClassifier, got {type(model).__name__}")
-    if not (isinstance(lr, numbers.Real) and lr > 0):
-        raise ValueError(f"lr must be > 0, got {lr!r}")
+    check_positive(lr, "lr")
     noisy = isinstance(model, NoisyDigitClassifier)
     device = model.head.weight.device
     generator = torch.Generator().manual_seed(int(seed))  # all randomness of the loop

@@ -1,26 +1,15 @@
-"""Course tooling (instructors and TAs): release student notebooks, autograde, and author notebooks as text.
-
-  python -m cs280diff.course release [ID ...]   normalise solutions/ and regenerate notebooks/ (``make release``)
-  python -m cs280diff.course autograde          grade submitted/<student>/<notebook>/ into the gradebook + feedback/
-  python -m cs280diff.course to-text NB.ipynb   print a notebook in the text format below (for editing / review)
-  python -m cs280diff.course from-text F NB     write a notebook from the text format
+"""Authoring: the set-up cell every notebook starts with, notebooks as plain text, and clean committed notebooks.
 
 The text format: cells start with a header line ``# %% [kind] key=value ...``; markdown bodies are raw markdown.
   kinds: markdown, code, solution (graded answer cell), tests (autograded tests; points=), answer (manually graded
   markdown; points=), readonly (locked code), task (manually graded task; points=).
-nbgrader and its friends are imported lazily: students never need them.
 """
 from __future__ import annotations
 
-import argparse
-import json
 import re
-import shutil
-import sys
-import tempfile
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 SETUP_TAG = "# cs280diff set-up"
 _HEADER = re.compile(r"^# %%(?: \[(\w+)\])?(.*)$")
 
@@ -158,111 +147,3 @@ def normalise_solutions(root: Path = REPO, only: list[str] | None = None) -> Non
             continue
         nb = with_setup_cell(clean_notebook(nbformat.read(path, as_version=4)))
         nbformat.write(nb, path)
-
-
-# ----------------------------------------------------------------------------------------------- nbgrader
-def nbgrader_api(root: Path, **overrides):
-    """An ``NbGraderAPI`` using the repository's nbgrader_config.py with its course root moved to ``root``.
-
-    overrides: dotted traitlets settings, e.g. ``{"Execute.timeout": 10}`` as ``Execute__timeout=10``.
-    """
-    from nbgrader.apps import NbGraderAPI
-    from nbgrader.coursedir import CourseDirectory
-    from traitlets.config.loader import PyFileConfigLoader
-
-    cfg = PyFileConfigLoader("nbgrader_config.py", path=str(REPO)).load_config()
-    cfg.CourseDirectory.root = str(root)
-    cfg.CourseDirectory.db_url = f"sqlite:///{Path(root) / 'gradebook.db'}"
-    for key, value in overrides.items():
-        section, name = key.split("__")
-        cfg[section][name] = value
-    _alembic_on_path()
-    return NbGraderAPI(coursedir=CourseDirectory(config=cfg), config=cfg)
-
-
-def _alembic_on_path() -> None:
-    """nbgrader shells out to ``alembic`` when it creates a gradebook: put this interpreter's bin/ on PATH."""
-    import os
-
-    bindir = str(Path(sys.executable).parent)
-    if bindir not in os.environ.get("PATH", "").split(os.pathsep):
-        os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
-
-
-def generate_release(solutions: Path, out: Path, only: list[str] | None = None) -> None:
-    """Run nbgrader's generate_assignment on solutions/<id>/ into out/<id>/ (with a throwaway gradebook).
-
-    only: notebook ids to release (default: all).
-    """
-    with tempfile.TemporaryDirectory() as tmp:
-        shutil.copytree(solutions, Path(tmp) / "solutions")
-        api = nbgrader_api(Path(tmp))
-        for src in sorted((Path(tmp) / "solutions").iterdir()):
-            if src.is_dir() and (not only or src.name in only):
-                result = api.generate_assignment(src.name, force=True, create=True)
-                if not result["success"]:
-                    raise RuntimeError(f"generate_assignment {src.name} failed:\n{result.get('error') or result['log']}")
-        out.mkdir(parents=True, exist_ok=True)
-        for rel in sorted((Path(tmp) / "notebooks").iterdir()):
-            shutil.rmtree(out / rel.name, ignore_errors=True)
-            shutil.copytree(rel, out / rel.name)
-
-
-def release(root: Path = REPO, only: list[str] | None = None) -> None:
-    """``make release``: normalise solutions/ and regenerate notebooks/ from them (all, or the ids in ``only``)."""
-    normalise_solutions(root, only)
-    generate_release(Path(root) / "solutions", Path(root) / "notebooks", only)
-    print(f"released {', '.join(only) if only else 'all notebooks'} into {Path(root) / 'notebooks'}")
-
-
-def autograde(root: Path = REPO) -> None:
-    """``make autograde``: grade every submitted/<student>/<id>/ and write feedback/ (gradebook.db at the root)."""
-    api = nbgrader_api(Path(root))
-    submitted = Path(root) / "submitted"
-    if not submitted.is_dir():
-        raise SystemExit("nothing to grade: put submissions in submitted/<student>/<notebook id>/")
-    for path in solution_notebooks(root):
-        aid = path.parent.name
-        _check(api.generate_assignment(aid, force=True, create=True), f"generate_assignment {aid}")
-        for student in sorted(p.name for p in submitted.iterdir() if (p / aid).is_dir()):
-            _check(api.autograde(aid, student, force=True, create=True), f"autograde {aid} {student}")
-            _check(api.generate_feedback(aid, student, force=True), f"feedback {aid} {student}")
-            print(f"graded {student} / {aid}")
-
-
-def _check(result: dict, what: str) -> None:
-    if not result["success"]:
-        raise RuntimeError(f"{what} failed:\n{result.get('error') or result.get('log')}")
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m cs280diff.course", description=__doc__.split("\n")[0])
-    sub = parser.add_subparsers(dest="cmd", required=True)
-    p = sub.add_parser("release")
-    p.add_argument("ids", nargs="*", help="notebook ids (default: all)")
-    sub.add_parser("autograde")
-    p = sub.add_parser("to-text")
-    p.add_argument("notebook")
-    p = sub.add_parser("from-text")
-    p.add_argument("text")
-    p.add_argument("notebook")
-    args = parser.parse_args(argv)
-    if args.cmd == "release":
-        release(only=args.ids or None)
-    elif args.cmd == "autograde":
-        autograde()
-    elif args.cmd == "to-text":
-        import nbformat
-
-        print(text_from_notebook(nbformat.read(args.notebook, as_version=4)))
-    elif args.cmd == "from-text":
-        import nbformat
-
-        nb = notebook_from_text(Path(args.text).read_text())
-        Path(args.notebook).parent.mkdir(parents=True, exist_ok=True)
-        nbformat.write(nb, args.notebook)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

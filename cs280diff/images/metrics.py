@@ -1,14 +1,14 @@
 """Sample-quality metrics for generated digits, all measured on the clean digit classifier's features.
 
-Convention (DESIGN.md §1): samples are images x1 (n, 1, s, s) in [-1, 1] (s = 8, or 16: brought back to 8×8 by
+Convention (docs/conventions.md): samples are images x1 (n, 1, s, s) in [-1, 1] (s = 8, or 16: brought back to 8×8 by
 ``digits.downsample``, the least-squares inverse of the 16×16 variant's bilinear upsampling), the
 end (t = 1) of a flow from noise at t = 0.  Samples are clamped to [-1, 1] before they are measured, as images are
 when saved.  Features = the penultimate layer (64 numbers) of the shipped ``digits_classifier``
-(``cs280diff.classifiers.DigitClassifier``), unless you pass another classifier.
+(``cs280diff.nets.classifiers.DigitClassifier``), unless you pass another classifier.
 
 What "good" looks like.  Real held-out digits measured as if they were samples (``real_data_floors()``: the 359
 test digits against the 1,438 training digits, shipped classifier), and the shipped models at build time (s = 1,
-Euler 50 steps; ``checkpoints.read_manifest()`` has every number):
+Euler 50 steps; ``nets.registry.read_manifest()`` has every number):
 - ``class_accuracy``: share of class-conditional samples the classifier assigns to the class they were asked for.
   Real test digits: 0.997.  digits_mlp 0.993, digits_unet 0.983.  Chance is 0.10.
 - ``fd_digits`` ("FD-digits"): Fréchet distance between Gaussians fitted to the features of the samples and of the
@@ -28,20 +28,19 @@ Euler 50 steps; ``checkpoints.read_manifest()`` has every number):
 from __future__ import annotations
 
 import functools
-import numbers
-from typing import Callable
 
 import torch
 from torch import nn
 
-from cs280diff import digits, solvers
-from cs280diff.conventions import check_x
+from cs280diff.images import digits
+from cs280diff.nets.classifiers import predict
+from cs280diff.nets.registry import load_pretrained
+from cs280diff.validate import check_int, check_x
 
 Tensor = torch.Tensor
 
 __all__ = ["default_classifier", "features", "real_features", "class_accuracy", "frechet_distance", "fd_digits",
-           "precision_recall", "within_class_diversity", "diversity_ratio", "evaluate", "real_data_floors",
-           "generate"]
+           "precision_recall", "within_class_diversity", "diversity_ratio", "evaluate", "real_data_floors"]
 
 K_NEIGHBOURS = 3
 
@@ -49,9 +48,7 @@ K_NEIGHBOURS = 3
 # ----------------------------------------------------------------------------------------------- features
 @functools.lru_cache(maxsize=1)
 def default_classifier() -> nn.Module:
-    """The shipped clean digit classifier (``checkpoints.load_pretrained("digits_classifier")``), loaded once."""
-    from cs280diff.checkpoints import load_pretrained
-
+    """The shipped clean digit classifier (``nets.registry.load_pretrained("digits_classifier")``), loaded once."""
     return load_pretrained("digits_classifier")
 
 
@@ -101,8 +98,6 @@ def real_features(split: str = "train", classifier: nn.Module | None = None) -> 
 @torch.no_grad()
 def class_accuracy(samples: Tensor, labels: Tensor, classifier: nn.Module | None = None) -> float:
     """Share of samples (n, 1, s, s) that the classifier assigns to the class they were generated for, labels (n,)."""
-    from cs280diff.classifiers import predict
-
     check_x(samples, "samples")
     if not isinstance(labels, Tensor) or labels.shape != (samples.shape[0],):
         raise ValueError(f"labels must be a ({samples.shape[0]},) tensor, got {getattr(labels, 'shape', labels)}")
@@ -176,8 +171,7 @@ def precision_recall(real_feats: Tensor, fake_feats: Tensor, k: int = K_NEIGHBOU
     neighbour in the same set.  precision = share of fakes inside the real manifold; recall = share of reals inside
     the fake manifold.  Both in [0, 1]; identical sets give (1, 1).
     """
-    if isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 1:
-        raise ValueError(f"k must be a positive int, got {k!r}")
+    check_int(k, "k")
     real, fake = _check_feats(real_feats, "real_feats"), _check_feats(fake_feats, "fake_feats")
     if min(real.shape[0], fake.shape[0]) <= k:
         raise ValueError(f"both sets need more than k = {k} points")
@@ -216,8 +210,6 @@ def diversity_ratio(samples: Tensor, labels: Tensor | None = None, classifier: n
 
     labels (n,): the classes the samples were generated for; None uses the classifier's predictions.
     """
-    from cs280diff.classifiers import predict
-
     clf = _classifier(classifier)
     f = features(samples, clf)
     if labels is None:
@@ -247,25 +239,3 @@ def real_data_floors(classifier: nn.Module | None = None) -> dict:
     """The metrics of real held-out digits (the test split) against the training digits: what "good" looks like."""
     x, y = digits.load_digits("test")
     return evaluate(x, y, classifier, reference="train")
-
-
-# ----------------------------------------------------------------------------------------------- sampling
-@torch.no_grad()
-def generate(field: Callable, labels: Tensor | None, *, n: int | None = None, n_steps: int = 50, seed: int = 0,
-             shape=(1, 8, 8), step: Callable = solvers.euler_step, device=None, progress: bool = False) -> Tensor:
-    """Images from a (class-conditional) velocity field: x0 ~ N(0, I) at t = 0, ODE to t = 1 on a uniform grid.
-
-    labels: (n,) classes passed as ``field(x, t, y=labels)``, or None for ``field(x, t)`` (then give ``n``).
-    The noise comes from a CPU generator seeded with ``seed`` (same images on every device).  Returns (n, *shape).
-    """
-    if labels is None and n is None:
-        raise ValueError("give labels (n,) or, for an unconditional field, the number of samples n")
-    n = int(labels.shape[0]) if labels is not None else int(n)
-    if device is None:
-        params = list(field.parameters()) if isinstance(field, nn.Module) else []
-        device = params[0].device if params else torch.device("cpu")
-    gen = torch.Generator().manual_seed(int(seed))
-    x0 = torch.randn((n, *shape), generator=gen).to(device)  # x0 ~ N(0, I) at t = 0
-    cond = {} if labels is None else {"y": labels.to(device)}
-    grid = solvers.uniform_grid(n_steps)
-    return solvers.sample(field, x0, grid, step=step, cond=cond, progress=progress)  # integrate t = 0 -> 1

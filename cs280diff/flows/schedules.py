@@ -1,7 +1,7 @@
 """Time grids for sampling: each schedule returns the whole grid t_0 = 0 < t_1 < ... < t_N = 1.
 
-Convention (DESIGN.md §1): t = 0 is pure noise, t = 1 is data; samplers integrate from t_0 to t_N and never build
-grids themselves. Every schedule returns a float64 CPU tensor of shape (N + 1,) with t_0 = 0 and t_N = 1 *exactly*,
+Convention (docs/conventions.md): t = 0 is pure noise, t = 1 is data; samplers integrate from t_0 to t_N and never
+build grids themselves. Every schedule returns a float64 CPU tensor of shape (N + 1,) with t_0 = 0 and t_N = 1 *exactly*,
 so N steps of Euler cost N NFE and N steps of Heun 2N.  EDM's noise level is sigma = (1 - t) / t, t = 1 / (1 + sigma).
 
   uniform(N)          t_i = i / N
@@ -10,32 +10,18 @@ so N steps of Euler cost N NFE and N steps of Heun 2N.  EDM's noise level is sig
 """
 from __future__ import annotations
 
-import numbers
-
 import torch
 
-from cs280diff.solvers import uniform_grid
+from cs280diff.validate import check_int, check_positive
 
 Tensor = torch.Tensor
 
 __all__ = ["uniform", "edm_rho", "shift", "SCHEDULES", "get"]
 
 
-def _check_n_steps(n_steps) -> int:
-    if isinstance(n_steps, bool) or not isinstance(n_steps, numbers.Integral) or n_steps < 1:
-        raise ValueError(f"n_steps must be a positive int, got {n_steps!r}")
-    return int(n_steps)
-
-
-def _check_positive(value, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value > 0 or value == float("inf"):
-        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
-    return float(value)
-
-
-def uniform(n_steps: int) -> Tensor:
-    """Uniform grid t_i = i / N, i = 0..N.  Returns (N + 1,) float64; t_0 = 0 (noise), t_N = 1 (data)."""
-    return uniform_grid(_check_n_steps(n_steps))
+def uniform(n_steps: int, *, dtype=torch.float64, device=None) -> Tensor:
+    """Uniform grid t_i = i / N, i = 0..N.  Returns (N + 1,) float64 by default; t_0 = 0 (noise), t_N = 1 (data)."""
+    return torch.linspace(0.0, 1.0, check_int(n_steps, "n_steps") + 1, dtype=dtype, device=device)
 
 
 def edm_rho(n_steps: int, sigma_min: float = 0.002, sigma_max: float = 80.0, rho: float = 7.0) -> Tensor:
@@ -48,13 +34,13 @@ def edm_rho(n_steps: int, sigma_min: float = 0.002, sigma_max: float = 80.0, rho
     are t_i = 1 / (1 + sigma_i) for i = 1..N-1 (t_{N-1} = 1 / (1 + sigma_min)).  The grid has exactly N intervals,
     the same steps (and NFE) as EDM's sampler with ``num_steps = N``.  N = 1 gives [0, 1].
     """
-    n = _check_n_steps(n_steps)
-    sigma_min, sigma_max = _check_positive(sigma_min, "sigma_min"), _check_positive(sigma_max, "sigma_max")
-    rho = _check_positive(rho, "rho")
+    n = check_int(n_steps, "n_steps")
+    sigma_min, sigma_max = check_positive(sigma_min, "sigma_min"), check_positive(sigma_max, "sigma_max")
+    rho = check_positive(rho, "rho")
     if not sigma_min < sigma_max:
         raise ValueError(f"need 0 < sigma_min < sigma_max, got sigma_min={sigma_min:g}, sigma_max={sigma_max:g}")
     if n == 1:
-        return uniform_grid(1)
+        return uniform(1)
     i = torch.arange(1, n, dtype=torch.float64)  # interior indices 1..N-1
     lo, hi = sigma_min ** (1 / rho), sigma_max ** (1 / rho)
     sigma = (hi + i / (n - 1) * (lo - hi)) ** rho  # rho-spaced noise levels, decreasing to sigma_min
@@ -69,8 +55,8 @@ def shift(n_steps: int, s: float) -> Tensor:
     Equivalently sigma' = s * sigma with sigma = tau / (1 - tau) = (1 - t) / t.  s = 1 is uniform; s > 1 puts more
     steps near the noise (t = 0), s < 1 more near the data (t = 1).  Endpoints stay t_0 = 0, t_N = 1 exactly.
     """
-    n, s = _check_n_steps(n_steps), _check_positive(s, "s")
-    tau = 1 - uniform_grid(n)  # tau = 1 - t runs from 1 (noise) to 0 (data)
+    n, s = check_int(n_steps, "n_steps"), check_positive(s, "s")
+    tau = 1 - uniform(n)  # tau = 1 - t runs from 1 (noise) to 0 (data)
     tau_s = s * tau / (1 + (s - 1) * tau)  # the shift: sigma' = s sigma
     t = 1 - tau_s
     t[0], t[-1] = 0.0, 1.0  # endpoints exact (they already are up to rounding)

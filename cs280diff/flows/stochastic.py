@@ -1,8 +1,8 @@
 """Stochastic samplers: inject fresh noise while integrating from t = 0 (noise) to t = 1 (data).
 
-Convention (DESIGN.md §1): x_t = (1 - t) x0 + t x1, t = 0 is noise x0 ~ N(0, I), t = 1 is data; a velocity field is
-``field(x, t, **cond) -> v``; grids come from ``cs280diff.schedules`` (t_0 < ... < t_N); ``solvers.sample`` runs the
-loop.  Both samplers take an explicit ``torch.Generator`` for their noise, so a run is reproducible.
+Convention (docs/conventions.md): x_t = (1 - t) x0 + t x1, t = 0 is noise x0 ~ N(0, I), t = 1 is data; a velocity
+field is ``field(x, t, **cond) -> v``; grids come from ``flows.schedules`` (t_0 < ... < t_N); ``solvers.sample`` runs
+the loop.  Both samplers take an explicit ``torch.Generator`` for their noise, so a run is reproducible.
 
 **The SDE family.**  For any g(t) >= 0, the SDE  dx = [v + (g²/2) ∇log p_t] dt + g dW  has the same marginals p_t as
 the ODE dx = v dt (the extra drift (g²/2)∇log p_t cancels, in the Fokker–Planck equation, the spreading g²/2 Δp of the
@@ -36,31 +36,17 @@ evaluates nothing).
 from __future__ import annotations
 
 import math
-import numbers
 from typing import Callable
 
 import torch
 
-from cs280diff.conventions import check_x
+from cs280diff.flows.solvers import Field, euler_step, heun_step, sample
 from cs280diff.runtime import randn
-from cs280diff.solvers import Field, check_grid, euler_step, heun_step, sample
+from cs280diff.validate import check_generator, check_grid, check_number, check_x
 
 Tensor = torch.Tensor
 
 __all__ = ["sde_drift", "em_step", "sde_euler_maruyama", "churn_renoise", "churn_gamma", "churn_sampler"]
-
-
-def _check_number(value, name: str, *, lo: float = 0.0, allow_inf: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or math.isnan(value) or value < lo \
-            or (value == math.inf and not allow_inf):
-        raise ValueError(f"{name} must be a {'' if allow_inf else 'finite '}number >= {lo:g}, got {value!r}")
-    return float(value)
-
-
-def _check_generator(generator) -> torch.Generator:
-    if not isinstance(generator, torch.Generator):
-        raise TypeError("pass generator=torch.Generator().manual_seed(seed): the fresh noise must be reproducible")
-    return generator
 
 
 def _noise(x: Tensor, generator: torch.Generator) -> Tensor:
@@ -102,7 +88,7 @@ def sde_euler_maruyama(field: Field, x: Tensor, grid: Tensor, *, eta: float, gen
     Args:
         field: velocity field ``field(x, t, **cond) -> v``.
         x: (batch, *dims) state at grid[0].
-        grid: (N + 1,) increasing times from ``cs280diff.schedules``.
+        grid: (N + 1,) increasing times from ``cs280diff.flows.schedules``.
         eta: noise level η >= 0 (g² = 2η(1 - t)).
         generator: the ``torch.Generator`` that draws the noise (required: runs are reproducible).
         cond, callback, progress, return_trajectory: as in ``solvers.sample``.
@@ -110,8 +96,8 @@ def sde_euler_maruyama(field: Field, x: Tensor, grid: Tensor, *, eta: float, gen
     Returns:
         x at grid[-1] (and the trajectory (N + 1, batch, *dims) if asked).  NFE = N.
     """
-    eta = _check_number(eta, "eta")
-    generator = _check_generator(generator)
+    eta = check_number(eta, "eta")
+    generator = check_generator(generator)
     check_x(x)
     grid = check_grid(grid)
     t_last = float(grid[-2])
@@ -169,10 +155,10 @@ def churn_sampler(field: Field, x: Tensor, grid: Tensor, *, S_churn: float, gene
 
     Returns x at grid[-1] (and the trajectory if asked).  NFE = N × (NFE of ``step``): N for Euler, 2N for Heun.
     """
-    S_churn = _check_number(S_churn, "S_churn")
-    S_tmin, S_tmax = _check_number(S_tmin, "S_tmin"), _check_number(S_tmax, "S_tmax", allow_inf=True)
-    S_noise = _check_number(S_noise, "S_noise")
-    generator = _check_generator(generator)
+    S_churn = check_number(S_churn, "S_churn")
+    S_tmin, S_tmax = check_number(S_tmin, "S_tmin"), check_number(S_tmax, "S_tmax", allow_inf=True)
+    S_noise = check_number(S_noise, "S_noise")
+    generator = check_generator(generator)
     check_x(x)
     grid = check_grid(grid)
     n_steps = grid.numel() - 1

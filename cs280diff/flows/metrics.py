@@ -8,6 +8,8 @@ import math
 
 import torch
 
+from cs280diff.validate import check_int
+
 Tensor = torch.Tensor
 
 
@@ -58,8 +60,7 @@ def sliced_wasserstein(a: Tensor, b: Tensor, n_projections: int = 256,
     estimated with ``n_projections`` directions drawn from ``generator``.  In 1D it is the exact W1.
     For a shift b = a + m: SW1 = E|θ·m| (= |m| in 1D, 2|m|/π in 2D).
     """
-    if isinstance(n_projections, bool) or not isinstance(n_projections, int) or n_projections < 1:
-        raise ValueError(f"n_projections must be a positive int, got {n_projections!r}")
+    check_int(n_projections, "n_projections")
     a, b = _as_sets(a, b, equal=True)
     gen_device = generator.device if generator is not None else torch.device("cpu")
     theta = torch.randn(a.shape[1], n_projections, generator=generator, device=gen_device, dtype=torch.float64)
@@ -83,8 +84,7 @@ def energy_distance(a: Tensor, b: Tensor, chunk: int = 2048) -> float:
     N(μ1, σ²) vs N(μ2, σ²) with Δ = μ2 - μ1, s = √2 σ: 2 (s √(2/π) e^{-Δ²/(2s²)} + Δ erf(Δ / (√2 s))) - 4σ/√π.
     """
     a, b = _as_sets(a, b, equal=False)
-    if isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1:
-        raise ValueError(f"chunk must be a positive int, got {chunk!r}")
+    check_int(chunk, "chunk")
     ab = _mean_pairwise_distance(a, b, chunk)  # E|a - b|
     aa = _mean_pairwise_distance(a, a, chunk)  # E|a - a'| (diagonal zeros included: V-statistic)
     bb = _mean_pairwise_distance(b, b, chunk)  # E|b - b'|
@@ -233,8 +233,7 @@ def energy_distance_to_mixture(samples: Tensor, mixture, chunk: int = 2048) -> f
 
 def energy_floor(mixture, n: int) -> float:
     """Expected ``energy_distance_to_mixture`` of n true samples: E|Y - Y'| / n (the sampling-noise floor)."""
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ValueError(f"n must be a positive int, got {n!r}")
+    check_int(n, "n")
     return mixture_self_distance(mixture) / n
 
 
@@ -244,8 +243,7 @@ def sampling_floor(metric, mixture, n: int, generator: torch.Generator, repeats:
     metric: ``metric(samples) -> float`` (e.g. ``lambda s: mode_mass_error(s, mix)``).  Returns (mean, std) over the
     repeats; a sampler whose value lies within the floor is indistinguishable from exact sampling at this n.
     """
-    if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
-        raise ValueError(f"repeats must be a positive int, got {repeats!r}")
+    check_int(repeats, "repeats")
     values = torch.tensor([float(metric(mixture.sample(n, generator, dtype=torch.float64))) for _ in range(repeats)],
                           dtype=torch.float64)
     return values.mean().item(), (values.std().item() if repeats > 1 else 0.0)

@@ -2,11 +2,12 @@
 
 The digits set (Alpaydin & Kaynak, UCI) ships inside scikit-learn: 1,797 grey-scale 8×8 images of the digits 0-9
 (about 180 per class), with integer intensities 0..16.  Here every image is a (1, s, s) tensor scaled to [-1, 1]
-(-1 = background, +1 = ink), the range of the data x1 at t = 1 (DESIGN.md §1: t = 0 noise x0 ~ N(0, I), t = 1 data).
+(-1 = background, +1 = ink), the range of the data x1 at t = 1 (docs/conventions.md: t = 0 noise x0 ~ N(0, I),
+t = 1 data).
 
 - ``load_digits(split, size)``: a fixed, stratified train/test split (1,438 / 359 images, seed ``SPLIT_SEED``), at
   8×8 or upsampled (bilinear) to 16×16.
-- ``digits_sampler(split, size)``: ``sample_data(n, generator) -> (x1, y)`` for ``cs280diff.train.train``.
+- ``digits_sampler(split, size)``: ``sample_data(n, generator) -> (x1, y)`` for ``cs280diff.nets.training.train``.
 - Your own data: ``from_arrays(images, labels)`` scales any (n, h, w) / (n, 1, h, w) array to [-1, 1];
   ``read_idx(path)`` parses MNIST's IDX files (optionally gzipped); ``load_mnist(images_file, labels_file)`` and
   ``load_npz(path)`` combine the two.  Nothing here ever downloads.
@@ -16,13 +17,14 @@ from __future__ import annotations
 import functools
 import gzip
 import importlib.util
-import numbers
 import os
 import struct
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+
+from cs280diff.validate import check_int
 
 Tensor = torch.Tensor
 
@@ -83,8 +85,7 @@ def resize(x: Tensor, size: int) -> Tensor:
     """
     if not isinstance(x, Tensor) or x.ndim != 4:
         raise ValueError(f"x must be a (n, C, h, w) tensor, got {getattr(x, 'shape', type(x).__name__)}")
-    if isinstance(size, bool) or not isinstance(size, numbers.Integral) or size < 1:
-        raise ValueError(f"size must be a positive int, got {size!r}")
+    size = check_int(size, "size")
     if x.shape[-2:] == (size, size):
         return x
     if size >= max(x.shape[-2:]):
@@ -192,7 +193,7 @@ def load_digits(split: str = "train", size: int = 8, device=None, dtype=torch.fl
 def array_sampler(x: Tensor, y: Tensor | None = None):
     """``sample_data(n, generator) -> x1`` (or ``(x1, y)``): n items drawn uniformly with replacement from x (and y).
 
-    The indices come from ``generator`` (CPU), so training with ``cs280diff.train.train`` is deterministic.
+    The indices come from ``generator`` (CPU), so training with ``cs280diff.nets.training.train`` is deterministic.
     """
     if not isinstance(x, Tensor) or x.ndim < 1 or x.shape[0] < 1:
         raise ValueError("x must be a non-empty (n, *dims) tensor")

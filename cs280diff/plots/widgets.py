@@ -1,4 +1,4 @@
-"""Interactive widgets for the notebooks (ipywidgets + matplotlib)."""
+"""Interactive widgets for the notebooks (ipywidgets + matplotlib): a knob that teaches, redrawn live."""
 from __future__ import annotations
 
 import ipywidgets as W
@@ -7,8 +7,11 @@ import torch
 
 from cs280diff import runtime
 from cs280diff.conventions import path
-from cs280diff.data import GaussianMixture
-from cs280diff.plotting import plot_density_and_velocity
+from cs280diff.flows import metrics, schedules, solvers, stochastic
+from cs280diff.flows.mixtures import GaussianMixture
+from cs280diff.plots.fields2d import plot_quiver_2d, plot_samples_2d
+from cs280diff.plots.flow1d import field_grid_1d, plot_density_and_velocity
+from cs280diff.plots.solvers import plot_trajectories_2d
 
 
 def _interactive(show, **controls):
@@ -44,9 +47,6 @@ def solver_explorer(mixtures: dict, steps: dict, schedules: dict, *, n_samples: 
     The same ``n_samples`` noise draws (from ``seed``) start every run; their exact endpoints come from DOP853
     (``solvers.reference_solution``), computed once per mixture.  The right panel zooms on one mode.
     """
-    from cs280diff import metrics, solvers
-    from cs280diff.plotting import plot_trajectories_2d
-
     x0 = torch.randn(n_samples, 2, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
     refs: dict = {}
 
@@ -80,8 +80,6 @@ def solver_explorer(mixtures: dict, steps: dict, schedules: dict, *, n_samples: 
 # ----------------------------------------------------------------------------------------------- notebook 2: training
 def quiver_slider_2d(mixture: GaussianMixture, field, *, lim: float = 3.0, n: int = 17, device=None):
     """A slider over t: the exact 2D field v*(., t) beside a learned one, arrows to the same scale, over p_t."""
-    from cs280diff.plotting import plot_quiver_2d
-
     def show(t: float):
         fig, (a, b) = plt.subplots(1, 2, figsize=(9, 4.4))
         style = plot_quiver_2d(mixture, t, ax=a, lim=lim, n=n, mixture=mixture, device="cpu",
@@ -101,9 +99,6 @@ def checkpoint_slider_1d(mixture: GaussianMixture, snapshots: dict, *, n_samples
     Samples start from the same noise at every checkpoint (``seed``) and follow ``n_steps`` Heun steps; the title
     gives their W1 distance to the data p_1.
     """
-    from cs280diff import metrics, solvers
-    from cs280diff.plotting import _field_device, field_grid_1d
-
     steps = sorted(snapshots)
     if not steps:
         raise ValueError("snapshots is empty: pass {training step: field}")
@@ -115,10 +110,10 @@ def checkpoint_slider_1d(mixture: GaussianMixture, snapshots: dict, *, n_samples
 
     def show(step: int):
         field = snapshots[step]
-        dev = torch.device(device) if device is not None else _field_device(field)
+        dev = torch.device(device) if device is not None else runtime.field_device(field)
         _, _, v = field_grid_1d(field, x_range, 150, 150, dev)
         with torch.no_grad():
-            x1 = solvers.sample(field, x0.to(dev), solvers.uniform_grid(n_steps), step=solvers.heun_step).cpu()
+            x1 = solvers.sample(field, x0.to(dev), schedules.uniform(n_steps), step=solvers.heun_step).cpu()
         w1 = metrics.wasserstein_1d_to_cdf(x1, mixture.cdf_1d)
         fig, (a, b) = plt.subplots(1, 2, figsize=(11, 3.6), gridspec_kw={"width_ratios": [3, 1.3]})
         im = a.imshow(v, origin="lower", aspect="auto", extent=(0, 1, *x_range), cmap="RdBu_r", vmin=-vmax, vmax=vmax)
@@ -144,9 +139,6 @@ def stochastic_explorer(fields: dict, mixture: GaussianMixture, *, n_samples: in
     step: the SDE step passed to ``stochastic.sde_euler_maruyama`` (default its ``em_step``; e.g. your own).
     The same noise seed is used for every setting, so only η, the NFE and the field change the picture.
     """
-    from cs280diff import metrics, schedules, stochastic
-    from cs280diff.plotting import plot_samples_2d
-
     gen = torch.Generator().manual_seed(seed)
     x0 = torch.randn(n_samples, mixture.dim, generator=gen).to(device or "cpu")
     floor = metrics.energy_floor(mixture, n_samples)

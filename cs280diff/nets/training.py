@@ -1,8 +1,8 @@
 """Flow-matching training (Lipman et al. 2023; Liu et al. 2023): regress the conditional velocity u = x1 - x0.
 
-Convention (DESIGN.md §1): t ~ U[0, 1], t = 0 noise x0 ~ N(0, I), t = 1 data x1; x_t = (1 - t) x0 + t x1.
+Convention (docs/conventions.md): t ~ U[0, 1], t = 0 noise x0 ~ N(0, I), t = 1 data x1; x_t = (1 - t) x0 + t x1.
   L(θ) = E_{t, x0, x1} |v_θ(x_t, t) - (x1 - x0)|²   (mean over all elements)
-Its minimiser is the marginal velocity v*(x, t) = E[x1 - x0 | x_t = x], the exact field of ``cs280diff.data``.
+Its minimiser is the marginal velocity v*(x, t) = E[x1 - x0 | x_t = x], the exact field of ``cs280diff.flows.mixtures``.
 """
 from __future__ import annotations
 
@@ -17,7 +17,8 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from cs280diff.conventions import check_t, check_x, conditional_velocity, path
+from cs280diff.conventions import conditional_velocity, path
+from cs280diff.validate import check_fraction, check_int, check_positive, check_t, check_x
 
 Tensor = torch.Tensor
 
@@ -84,12 +85,6 @@ class TrainResult:
     seconds: float = 0.0
 
 
-def _positive_int(value, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{name} must be a positive int, got {value!r}")
-    return int(value)
-
-
 def _drop_labels(y: Tensor, null_class: int, p_uncond: float, generator: torch.Generator) -> Tensor:
     """Condition dropout for classifier-free guidance: each label becomes the null class with probability p_uncond."""
     drop = torch.rand(y.shape[0], generator=generator, device=_gen_device(generator)) < p_uncond
@@ -128,18 +123,15 @@ def train(model: nn.Module, sample_data: Callable, *, steps: int, batch_size: in
     Returns:
         ``TrainResult(model, loss_history, ema, seconds)``; ``ema`` is the averaged copy (a field too) or None.
     """
-    steps, batch_size = _positive_int(steps, "steps"), _positive_int(batch_size, "batch_size")
-    callback_every = _positive_int(callback_every, "callback_every")
+    steps, batch_size = check_int(steps, "steps"), check_int(batch_size, "batch_size")
+    callback_every = check_int(callback_every, "callback_every")
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     if not callable(sample_data):
         raise TypeError("sample_data must be a callable sample_data(n, generator) -> x1 or (x1, y)")
     if callback is not None and not callable(callback):
         raise TypeError("callback must be a callable callback(info: dict) or None")
-    if not (isinstance(lr, numbers.Real) and lr > 0):
-        raise ValueError(f"lr must be > 0, got {lr!r}")
-    if not (isinstance(p_uncond, numbers.Real) and 0.0 <= p_uncond < 1.0):
-        raise ValueError(f"p_uncond must lie in [0, 1), got {p_uncond!r}")
+    check_positive(lr, "lr"), check_fraction(p_uncond, "p_uncond")
     null_class = getattr(model, "null_class", None)
     if p_uncond > 0 and null_class is None:
         raise ValueError("p_uncond > 0 needs a conditional model with a null_class (e.g. MLPVelocity(n_classes=K))")

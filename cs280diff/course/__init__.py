@@ -1,0 +1,20 @@
+"""Course tooling for instructors and TAs: release the student notebooks, autograde, author notebooks as text.
+
+  authoring    the set-up cell, the plain-text notebook format, cleaning notebooks
+  release      nbgrader's API on this repository's config, ``make release``
+  autograde    ``make autograde``: grade submitted/ into the gradebook and feedback/
+  __main__     ``python -m cs280diff.course release | autograde | to-text | from-text``
+
+Nothing student-facing imports it (a test keeps it so), and it imports nothing of the package: nbgrader and its
+friends are imported lazily, so students never need them.  The check helpers that test cells import are
+``cs280diff.grading``, at the top level.
+"""
+from cs280diff.course.authoring import (REPO, SETUP_TAG, clean_notebook, normalise_solutions, notebook_from_text,
+                                        repository_url, setup_cell_source, solution_notebooks, text_from_notebook,
+                                        with_setup_cell)
+from cs280diff.course.autograde import autograde
+from cs280diff.course.release import generate_release, nbgrader_api, release
+
+__all__ = ["REPO", "SETUP_TAG", "clean_notebook", "normalise_solutions", "notebook_from_text", "repository_url",
+           "setup_cell_source", "solution_notebooks", "text_from_notebook", "with_setup_cell", "autograde",
+           "generate_release", "nbgrader_api", "release"]

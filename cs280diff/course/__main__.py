@@ -1,0 +1,49 @@
+"""Course tooling from the command line.
+
+  python -m cs280diff.course release [ID ...]   normalise solutions/ and regenerate notebooks/ (``make release``)
+  python -m cs280diff.course autograde          grade submitted/<student>/<notebook>/ into the gradebook + feedback/
+  python -m cs280diff.course to-text NB.ipynb   print a notebook in the text format (for editing / review)
+  python -m cs280diff.course from-text F NB     write a notebook from the text format
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from cs280diff.course.authoring import notebook_from_text, text_from_notebook
+from cs280diff.course.autograde import autograde
+from cs280diff.course.release import release
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m cs280diff.course", description="course tooling: release, autograde, authoring")
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    p = sub.add_parser("release")
+    p.add_argument("ids", nargs="*", help="notebook ids (default: all)")
+    sub.add_parser("autograde")
+    p = sub.add_parser("to-text")
+    p.add_argument("notebook")
+    p = sub.add_parser("from-text")
+    p.add_argument("text")
+    p.add_argument("notebook")
+    args = parser.parse_args(argv)
+    if args.cmd == "release":
+        release(only=args.ids or None)
+    elif args.cmd == "autograde":
+        autograde()
+    elif args.cmd == "to-text":
+        import nbformat
+
+        print(text_from_notebook(nbformat.read(args.notebook, as_version=4)))
+    elif args.cmd == "from-text":
+        import nbformat
+
+        nb = notebook_from_text(Path(args.text).read_text())
+        Path(args.notebook).parent.mkdir(parents=True, exist_ok=True)
+        nbformat.write(nb, args.notebook)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

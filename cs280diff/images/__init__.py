@@ -1,0 +1,9 @@
+"""Images: the digits (scikit-learn's, no download), loaders for your own files, and sample-quality metrics.
+
+  digits       8×8 digits in [-1, 1] with a fixed train/test split, a 16×16 variant, MNIST-style file loaders
+  metrics      class accuracy, FD-digits, precision/recall, diversity, on the shipped classifier's features
+Notebook 8's procedural worlds land here too.
+
+May import: the top-level modules, ``flows`` and ``nets`` (the metrics use the shipped classifier); never ``plots``,
+``recipes`` or ``course``.
+"""

@@ -1,0 +1,13 @@
+"""Networks, their training and the shipped weights.
+
+  embeddings   the sinusoidal time embedding, checked class labels (null class for classifier-free guidance)
+  mlp          ``MLPVelocity``, a velocity MLP for toy data and flattened images
+  unet         ``TinyUNet``, a small convolutional UNet velocity field for digits
+  classifiers  clean and noisy (time-conditioned) digit classifiers, their training, accuracy
+  training     the flow-matching loss, EMA, the training loop
+  checkpoints  safetensors save / load with deterministic bytes (never pickle)
+  registry     the shipped weights (``weights/``, with ``manifest.json``): sha256 checks, ``load_pretrained``
+How the shipped weights are built: ``cs280diff.recipes``.
+
+May import: the top-level modules and ``flows``; never ``images``, ``plots``, ``recipes`` or ``course``.
+"""

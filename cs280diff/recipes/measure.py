@@ -1,0 +1,108 @@
+"""The metrics measured on each shipped model when it is built (written to the manifest, compared on a rebuild)."""
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+
+import torch
+
+from cs280diff import conventions
+from cs280diff.flows import metrics, mixtures, schedules, solvers
+from cs280diff.images import digits
+from cs280diff.images import metrics as image_metrics
+from cs280diff.nets import classifiers
+from cs280diff.nets.registry import load_pretrained, read_manifest
+
+__all__ = ["measure_one", "deterministic"]
+
+
+@contextlib.contextmanager
+def deterministic():
+    """One thread and deterministic kernels while building; the previous settings are restored afterwards."""
+    threads, det = torch.get_num_threads(), torch.are_deterministic_algorithms_enabled()
+    torch.set_num_threads(1)
+    torch.use_deterministic_algorithms(True)
+    try:
+        yield
+    finally:
+        torch.use_deterministic_algorithms(det)
+        torch.set_num_threads(threads)
+
+
+EVAL_PER_CLASS, EVAL_STEPS, EVAL_SEED = 100, 50, 1
+
+
+def _measure_classifier(model, kind: str) -> dict:
+    """Clean: accuracies and the real-data floors of the image metrics.  Noisy: accuracy on x_t over t."""
+    x_test, y_test = digits.load_digits("test")
+    if kind == "classifier":
+        x_train, y_train = digits.load_digits("train")
+        floors = image_metrics.real_data_floors(model)
+        return {"test_accuracy": classifiers.accuracy(model, x_test, y_test),
+                "train_accuracy": classifiers.accuracy(model, x_train, y_train),
+                **{f"floor_{k}": v for k, v in floors.items() if k in ("fd", "precision", "recall", "diversity_ratio")}}
+    x0 = torch.randn(x_test.shape, generator=torch.Generator().manual_seed(EVAL_SEED))  # fixed noise
+    return {f"accuracy_t{t:.1f}": classifiers.accuracy(model, conventions.path(x0, x_test, t), y_test, t=t)
+            for t in (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)}  # on x_t = (1 - t) x0 + t x1 of the test digits
+
+
+def _measure_digits_velocity(model, classifier) -> dict:
+    """Metrics of 100 samples per class (s = 1, Euler 50 steps) and of 1,000 unconditional ones (y = None).
+
+    ``fd_n359`` / ``uncond_fd_n359``: FD-digits of 359 of them with the test split's class counts (the first ones of
+    each class), to set beside the classifier's ``floor_fd`` (FD shrinks with the number of samples).
+    """
+    labels = torch.arange(10).repeat_interleave(EVAL_PER_CLASS)
+    counts = torch.bincount(digits.load_digits("test")[1], minlength=10).tolist()
+    subset = torch.cat([torch.arange(c * EVAL_PER_CLASS, c * EVAL_PER_CLASS + k) for c, k in enumerate(counts)])
+    x = solvers.generate(model, labels, n_steps=EVAL_STEPS, seed=EVAL_SEED, shape=(1, 8, 8))
+    cond = image_metrics.evaluate(x, labels, classifier)
+    xu = solvers.generate(model, None, n=labels.numel(), n_steps=EVAL_STEPS, seed=EVAL_SEED + 1,
+                                shape=(1, 8, 8))
+    uncond = image_metrics.evaluate(xu, None, classifier)
+    return {**{k: v for k, v in cond.items() if k != "n"}, "n": cond["n"],
+            "fd_n359": image_metrics.fd_digits(x[subset], classifier),
+            **{f"uncond_{k}": uncond[k] for k in ("fd", "precision", "recall", "diversity_ratio")},
+            "uncond_fd_n359": image_metrics.fd_digits(xu[subset], classifier)}
+
+
+def _measure_mixture_velocity(model, data: str) -> dict:
+    """Model error from the same 2,000 x0 (Heun, 100 steps each): mean |x_model(1) - x_exact(1)| for the
+    unconditional field (y = None vs the exact marginal field) and for the conditional one (y = i mod K vs the
+    exact field of component y); sliced W1 of model samples vs exact samples, beside its floor (two exact sets)."""
+    mixture = {"ring_2d": mixtures.ring_2d, "lecture_1d": mixtures.lecture_1d}[data]()
+    gen = torch.Generator().manual_seed(EVAL_SEED)
+    x0 = torch.randn(2000, mixture.dim, generator=gen)
+    grid = schedules.uniform(100)
+    labels = torch.arange(2000) % mixture.n_components
+    parts = [mixtures.GaussianMixture(mixture.means[k:k + 1], mixture.stds[k:k + 1]) for k in range(mixture.n_components)]
+
+    def exact_conditional(x, t, y):  # the exact field of each sample's own component
+        v = torch.empty_like(x)
+        for k, part in enumerate(parts):
+            v[y == k] = part(x[y == k], t)
+        return v
+
+    with torch.no_grad():
+        x_model = solvers.sample(model, x0, grid, step=solvers.heun_step)
+        x_exact = solvers.sample(mixture, x0.double(), grid, step=solvers.heun_step).float()
+        c_model = solvers.sample(model, x0, grid, step=solvers.heun_step, cond={"y": labels})
+        c_exact = solvers.sample(exact_conditional, x0.double(), grid, step=solvers.heun_step,
+                                 cond={"y": labels}).float()
+    real_a, real_b = mixture.sample(2000, gen), mixture.sample(2000, gen)
+    sw = lambda a, b: metrics.sliced_wasserstein(a, b, generator=torch.Generator().manual_seed(0))  # noqa: E731
+    return {"endpoint_error": metrics.mean_endpoint_error(x_model, x_exact),
+            "cond_endpoint_error": metrics.mean_endpoint_error(c_model, c_exact),
+            "sw_model": sw(x_model, real_a), "sw_floor": sw(real_b, real_a)}
+
+
+def measure_one(name: str, directory: Path) -> dict:
+    """The build-time metrics of model ``name`` of the weights folder ``directory``."""
+    entry = read_manifest(directory)["models"][name]
+    model = load_pretrained(name, directory=directory)
+    with deterministic():
+        if entry["kind"] in ("classifier", "noisy_classifier"):
+            return _measure_classifier(model, entry["kind"])
+        if entry["kind"] == "digits_velocity":
+            return _measure_digits_velocity(model, load_pretrained("digits_classifier", directory=directory))
+        return _measure_mixture_velocity(model, entry["train"]["data"])

@@ -1,0 +1,67 @@
+"""How each shipped model is made: architecture, data, training settings and what to measure (one ``Spec`` each).
+
+``python -m cs280diff.recipes build`` trains them from scratch with these settings (``recipes.build``).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+__all__ = ["Spec", "SPECS"]
+
+
+@dataclass(frozen=True)
+class Spec:
+    """How to build one shipped model: architecture, data, training settings, and what to measure.
+
+    kind: "classifier" / "noisy_classifier" (``classifiers.train_classifier``), "digits_velocity" or "mixture_velocity"
+    (``train.train``, the EMA weights are shipped).  ``tolerances``: absolute tolerance per metric for ``compare``.
+    """
+    name: str
+    cls: str
+    arch: dict
+    kind: str
+    train: dict
+    description: str
+    headline: str
+    tolerances: dict = field(default_factory=dict)
+    init_seed: int = 0
+
+
+_MIXTURE_TOL = {"endpoint_error": 0.03, "cond_endpoint_error": 0.03, "sw_model": 0.02, "sw_floor": 0.0}
+_VELOCITY_TOL = {"accuracy": 0.02, "fd": 0.3, "fd_n359": 0.3, "precision": 0.05, "recall": 0.05,
+                 "diversity_ratio": 0.05, "uncond_fd": 1.0, "uncond_fd_n359": 1.0, "uncond_precision": 0.05,
+                 "uncond_recall": 0.05, "uncond_diversity_ratio": 0.05}
+
+SPECS: dict[str, Spec] = {s.name: s for s in [
+    Spec("digits_classifier", "DigitClassifier", {"size": 8, "width": 32, "feat": 64, "dropout": 0.2}, "classifier",
+         {"data": "digits/train/8", "steps": 1500, "batch_size": 128, "lr": 2e-3, "label_smoothing": 0.1,
+          "max_shift": 1, "seed": 0},
+         "clean CNN classifier p(y | x1) of 8×8 digits; its 64 penultimate features define FD-digits",
+         "test_accuracy", {"test_accuracy": 0.01, "train_accuracy": 0.01, "floor_fd": 0.15, "floor_precision": 0.05,
+                           "floor_recall": 0.05, "floor_diversity_ratio": 0.05}),
+    Spec("digits_noisy_classifier", "NoisyDigitClassifier", {"size": 8, "width": 16, "feat": 64, "t_embed": 32},
+         "noisy_classifier", {"data": "digits/train/8", "steps": 4000, "batch_size": 128, "lr": 2e-3, "seed": 0},
+         "time-conditioned classifier p(y | x_t, t) for classifier guidance (t = 0 noise, t = 1 data)",
+         "accuracy_t0.6", {f"accuracy_t{t}": 0.03 for t in ("0.0", "0.2", "0.4", "0.6", "0.8", "1.0")}),
+    Spec("digits_mlp", "MLPVelocity", {"dim": 64, "hidden": 512, "depth": 3, "t_embed": 32, "n_classes": 10},
+         "digits_velocity", {"data": "digits/train/8", "steps": 15000, "batch_size": 128, "lr": 1e-3,
+                             "ema_decay": 0.999, "p_uncond": 0.2, "seed": 0},
+         "class-conditional velocity MLP on flattened 8×8 digits (null class 10, p_uncond = 0.2 for CFG)",
+         "accuracy", _VELOCITY_TOL),
+    Spec("digits_unet", "TinyUNet", {"channels": 1, "size": 8, "base": 32, "mults": [1, 2], "t_embed": 64,
+                                     "n_classes": 10},
+         "digits_velocity", {"data": "digits/train/8", "steps": 2000, "batch_size": 128, "lr": 2e-3,
+                             "ema_decay": 0.995, "p_uncond": 0.2, "seed": 0},
+         "class-conditional tiny UNet velocity field on 8×8 digits (null class 10, p_uncond = 0.2 for CFG)",
+         "fd_n359", _VELOCITY_TOL),
+    Spec("ring_mlp", "MLPVelocity", {"dim": 2, "hidden": 128, "depth": 3, "t_embed": 32, "n_classes": 8},
+         "mixture_velocity", {"data": "ring_2d", "steps": 16000, "batch_size": 256, "lr": 1e-3, "ema_decay": 0.999,
+                              "p_uncond": 0.2, "seed": 0},
+         "velocity MLP for data.ring_2d() (8 modes), conditional on the mode (null class 8, p_uncond = 0.2)",
+         "endpoint_error", _MIXTURE_TOL),
+    Spec("lecture1d_mlp", "MLPVelocity", {"dim": 1, "hidden": 128, "depth": 3, "t_embed": 32, "n_classes": 3},
+         "mixture_velocity", {"data": "lecture_1d", "steps": 12000, "batch_size": 256, "lr": 1e-3,
+                              "ema_decay": 0.999, "p_uncond": 0.2, "seed": 0},
+         "velocity MLP for data.lecture_1d() (3 modes), conditional on the mode (null class 3, p_uncond = 0.2)",
+         "endpoint_error", _MIXTURE_TOL),
+]}

@@ -1,1 +1,0 @@
-"""Shipped pretrained weights (safetensors) and their manifest; built by `python -m cs280diff.checkpoints build`."""
