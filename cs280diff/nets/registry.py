@@ -28,8 +28,8 @@ __all__ = ["ChecksumError", "weights_dir", "sha256_file", "read_manifest", "avai
 
 MANIFEST = "manifest.json"
 MAX_TOTAL_BYTES = 10 * 2**20  # all shipped weights together stay under 10 MB
-ARCHITECTURES = {c.__name__: c for c in (MLPVelocity, TinyUNet, DigitClassifier, NoisyDigitClassifier)}  # nothing
-# else is ever constructed from a file
+# the only classes a manifest may name: nothing else is ever constructed from a file
+ARCHITECTURES = {c.__name__: c for c in (MLPVelocity, TinyUNet, DigitClassifier, NoisyDigitClassifier)}
 
 
 class ChecksumError(ValueError):
