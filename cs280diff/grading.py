@@ -3,15 +3,69 @@
 Every check raises ``GradingError`` (an AssertionError, so nbgrader marks the cell as failed) with a message meant
 for the student, and prints a ✔ line when it passes. ``substitute`` lets a test cell check one exercise in isolation
 by standing the package's reference in for the student's other answers.
+
+Only a failed check fails a cell.  nbgrader 0.9 scores a test cell 0 as soon as it has *any* output on stderr, so a
+warning, a log line or a text progress bar from correct student code would wipe out the exercise while the cell still
+printed its ✔ lines.  While nbgrader executes a notebook (``NBGRADER_EXECUTION`` is set), importing this module
+therefore sends everything meant for stderr to stdout, each line marked ``[stderr]`` so the student still sees it as
+a note: Python's ``sys.stderr`` (warnings, ``print(..., file=sys.stderr)``, tqdm), the logging handlers that write to
+it, and file descriptor 2 (output of compiled code).  Every notebook imports ``grading`` before its first test cell
+(tests/test_pipeline.py checks it).
 """
 from __future__ import annotations
 
 import contextlib
+import io
+import logging
+import os
+import sys
 from typing import Callable, Mapping
 
 import torch
 
 Tensor = torch.Tensor
+
+
+class StderrAsNote(io.TextIOBase):
+    """A text stream that writes to the *current* ``sys.stdout``, each line prefixed with ``[stderr] ``."""
+
+    def __init__(self):
+        self._at_line_start = True
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        out = []
+        for piece in text.replace("\r", "\n").splitlines(keepends=True):
+            if self._at_line_start and piece.strip():
+                out.append("[stderr] ")
+            out.append(piece)
+            self._at_line_start = piece.endswith("\n")
+        sys.stdout.write("".join(out))
+        return len(text)
+
+    def flush(self) -> None:
+        sys.stdout.flush()
+
+
+def stderr_to_stdout() -> None:
+    """Send everything meant for stderr to stdout as ``[stderr]`` notes (see the module docstring).  Idempotent."""
+    if isinstance(sys.stderr, StderrAsNote):
+        return
+    old, note = sys.stderr, StderrAsNote()
+    for logger in [logging.getLogger()] + [lg for lg in logging.Logger.manager.loggerDict.values()
+                                           if isinstance(lg, logging.Logger)]:
+        for handler in logger.handlers:
+            if isinstance(handler, logging.StreamHandler) and handler.stream in (old, sys.__stderr__):
+                handler.setStream(note)
+    sys.stderr = note
+    with contextlib.suppress(OSError):
+        os.dup2(1, 2)  # compiled code writing to file descriptor 2 now writes where stdout goes
+
+
+if os.environ.get("NBGRADER_EXECUTION"):
+    stderr_to_stdout()
 
 
 class GradingError(AssertionError):
