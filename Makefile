@@ -2,7 +2,7 @@
 #   make lab        the practicum in JupyterLab, opened on notebooks/
 #   make test       unit tests, nbgrader pipeline tests, nbval over solutions/
 #   make release    regenerate notebooks/ (student versions) from solutions/
-#   make autograde  grade everything under submitted/ and write feedback/ (TAs)
+#   make autograde  grade everything under submitted/, write feedback/ and integrity reports/ (TAs)
 #   make bench      run the benchmarks and write their tables under benchmarks/
 #   make doctor     versions, device and profile
 #   make clean      remove the environment and grading artefacts
@@ -53,4 +53,4 @@ doctor: $(STAMP)
 	$(BIN)/cs280diff doctor
 
 clean:
-	rm -rf $(VENV) submitted autograded feedback gradebook.db .nbgrader.log
+	rm -rf $(VENV) submitted autograded feedback reports gradebook.db .nbgrader.log

@@ -4,76 +4,71 @@ Every check raises ``GradingError`` (an AssertionError, so nbgrader marks the ce
 for the student, and prints a ✔ line when it passes. ``substitute`` lets a test cell check one exercise in isolation
 by standing the package's reference in for the student's other answers.
 
-Only a failed check fails a cell.  nbgrader 0.9 scores a test cell 0 as soon as it has *any* output on stderr, so a
-warning, a log line or a text progress bar from correct student code would wipe out the exercise while the cell still
-printed its ✔ lines.  While nbgrader executes a notebook (``NBGRADER_EXECUTION`` is set), importing this module
-therefore sends everything meant for stderr to stdout, each line marked ``[stderr]`` so the student still sees it as
-a note: Python's ``sys.stderr`` (warnings, ``print(..., file=sys.stderr)``, tqdm), the logging handlers that write to
-it, and file descriptor 2 (output of compiled code).  Every notebook imports ``grading`` before its first test cell
-(tests/test_pipeline.py checks it).
+Honest grading (the mechanisms live in ``cs280diff.integrity``):
+- *Only a failed check fails a cell.*  nbgrader 0.9 scores a test cell with any stderr output as 0, so while nbgrader
+  executes a notebook, importing this module sends stderr (warnings, logging, progress bars, file descriptor 2) to
+  stdout as ``[stderr]`` notes.  Every notebook imports ``grading`` before its first test cell (a test checks it).
+- *An exercise's own reference is off limits in its own test.*  A test cell declares it with
+  ``grading.exercise("heun_step", forbid=[solvers.heun_step])``; every ``grading.call`` in that cell then runs the
+  student's function with those references disarmed, so calling one by any name or alias fails the check.
+- *Tampering is detected.*  Every helper first checks that no answer cell replaced a function of the package, a
+  cs280diff module, a builtin or a torch function, and fails the cell (and so costs its points) if one did.
 """
 from __future__ import annotations
 
 import contextlib
-import io
-import logging
 import os
-import sys
+import time
 from typing import Callable, Mapping
 
 import torch
 
+from cs280diff.integrity import GradingError, ShortcutError, disarmed, stderr_to_stdout, tampering
+
 Tensor = torch.Tensor
 
-
-class StderrAsNote(io.TextIOBase):
-    """A text stream that writes to the *current* ``sys.stdout``, each line prefixed with ``[stderr] ``."""
-
-    def __init__(self):
-        self._at_line_start = True
-
-    def writable(self) -> bool:
-        return True
-
-    def write(self, text: str) -> int:
-        out = []
-        for piece in text.replace("\r", "\n").splitlines(keepends=True):
-            if self._at_line_start and piece.strip():
-                out.append("[stderr] ")
-            out.append(piece)
-            self._at_line_start = piece.endswith("\n")
-        sys.stdout.write("".join(out))
-        return len(text)
-
-    def flush(self) -> None:
-        sys.stdout.flush()
-
-
-def stderr_to_stdout() -> None:
-    """Send everything meant for stderr to stdout as ``[stderr]`` notes (see the module docstring).  Idempotent."""
-    if isinstance(sys.stderr, StderrAsNote):
-        return
-    old, note = sys.stderr, StderrAsNote()
-    for logger in [logging.getLogger()] + [lg for lg in logging.Logger.manager.loggerDict.values()
-                                           if isinstance(lg, logging.Logger)]:
-        for handler in logger.handlers:
-            if isinstance(handler, logging.StreamHandler) and handler.stream in (old, sys.__stderr__):
-                handler.setStream(note)
-    sys.stderr = note
-    with contextlib.suppress(OSError):
-        os.dup2(1, 2)  # compiled code writing to file descriptor 2 now writes where stdout goes
+__all__ = ["GradingError", "ShortcutError", "exercise", "passed", "rel_error", "call", "check_tensor", "check_close",
+           "check_true", "substitute"]
 
 
 if os.environ.get("NBGRADER_EXECUTION"):
     stderr_to_stdout()
 
 
-class GradingError(AssertionError):
-    """A failed check; the message says what was expected and, where it can tell, the likely bug."""
+_EXERCISE: dict = {"name": None, "forbid": ()}  # set by exercise() at the top of a test cell
+_LAST_CHECK = [-1.0]  # time of the last tamper check
+
+
+def _untampered(force: bool = False) -> None:
+    """Fail the check if an answer cell changed the package, a cs280diff module, a builtin or a torch function.
+
+    A check costs about a millisecond, so helpers called in a tight loop check at most every 50 ms; ``exercise`` and
+    ``passed``, at the start and the end of every test cell, always check.
+    """
+    now = time.perf_counter()
+    if not force and now - _LAST_CHECK[0] < 0.05:
+        return
+    _LAST_CHECK[0] = now
+    problems = tampering()
+    if problems:
+        raise GradingError("the notebook changed the package or the interpreter, so it cannot be graded: "
+                           + "; ".join(problems[:5]) + (" ..." if len(problems) > 5 else "")
+                           + ". Restart the kernel and do not modify cs280diff, builtins or torch.")
+
+
+def exercise(name: str, *, forbid=()) -> None:
+    """Declare the exercise this test cell checks and the package references its function may not call.
+
+    Every later ``call(...)`` (until the next ``exercise``) runs the function under test with the references in
+    ``forbid`` disarmed: calling one, under any name or alias, fails with a ShortcutError.
+    """
+    _untampered(force=True)
+    _EXERCISE.update(name=name, forbid=tuple(forbid))
 
 
 def passed(message: str) -> None:
-    """Print a success line."""
+    """Print a success line (after a last tamper check)."""
+    _untampered(force=True)
     print(f"\u2714 {message}")
 
 
@@ -85,9 +80,14 @@ def rel_error(a: Tensor, b: Tensor) -> float:
 
 def call(fn: Callable, *args, name: str | None = None, **kwargs):
     """Call a student's function, turning 'not implemented yet' and crashes into a clear GradingError."""
+    _untampered()
     label = name or getattr(fn, "__name__", "your function")
     try:
-        return fn(*args, **kwargs)
+        with disarmed(_EXERCISE["forbid"], _EXERCISE["name"] or label) as fired:
+            out = fn(*args, **kwargs)
+        if fired:  # a tripwire fired even though the function caught the exception
+            raise ShortcutError(fired[0])
+        return out
     except NotImplementedError:
         raise GradingError(f"{label} is not implemented yet (it still raises NotImplementedError)") from None
     except GradingError:
@@ -99,6 +99,7 @@ def call(fn: Callable, *args, name: str | None = None, **kwargs):
 def check_tensor(value, *, name: str, shape: tuple | None = None, dtype: torch.dtype | None = None,
                  device: torch.device | str | None = None) -> Tensor:
     """Check that ``value`` is a finite tensor of the given shape, dtype and device."""
+    _untampered()
     if not isinstance(value, Tensor):
         raise GradingError(f"{name} should return a torch.Tensor, got {type(value).__name__}"
                            + (" (did you forget a return statement?)" if value is None else ""))
@@ -120,6 +121,7 @@ def check_close(actual, expected: Tensor, *, name: str, atol: float = 1e-6, rtol
     likely_bugs: {description: what a known wrong answer would return}; when ``actual`` matches one of them the
     message names that bug.
     """
+    _untampered()
     expected = torch.as_tensor(expected)
     actual = check_tensor(actual, name=name, shape=tuple(expected.shape))
     a, e = actual.detach().double().cpu(), expected.detach().double().cpu()
@@ -136,6 +138,7 @@ def check_close(actual, expected: Tensor, *, name: str, atol: float = 1e-6, rtol
 
 def check_true(condition: bool, message: str) -> None:
     """Fail with ``message`` unless ``condition`` holds."""
+    _untampered()
     if not bool(condition):
         raise GradingError(message)
 

@@ -31,6 +31,15 @@ def load_mutants(aid: str) -> dict:
     return module.MUTANTS
 
 
+def load_shortcuts(aid: str) -> dict:
+    """SHORTCUTS = {solution grade_id: an answer that calls the exercise's own reference} of tests/mutants/<aid>.py."""
+    path = REPO / "tests" / "mutants" / f"{aid}.py"
+    spec = importlib.util.spec_from_file_location(f"shortcuts_{aid}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return getattr(module, "SHORTCUTS", {})
+
+
 def solution_sources(aid: str) -> dict[str, str]:
     """{grade_id: what a perfect student writes} for every autograded-exercise cell of the solution notebook."""
     nb = nbformat.read(REPO / "solutions" / aid / f"{aid}.ipynb", as_version=4)

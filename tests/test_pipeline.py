@@ -88,6 +88,24 @@ class _Pipeline:
                 else:
                     assert score == full, f"{aid}: correct {sid} lost points on {tid} ({score}/{full}) next to other mutants"
 
+    def test_shortcuts_score_zero(self, course_dir):
+        """Every exercise answered by calling its own reference (by any name or alias) scores 0, with feedback that
+        says so; the submission is otherwise the solution, so the other exercises keep their points."""
+        aid = self.aid
+        shortcuts = G.load_shortcuts(aid)
+        assert shortcuts, f"tests/mutants/{aid}.py plants no SHORTCUTS"
+        fills = dict(G.solution_sources(aid), **shortcuts)
+        grades = course_dir.autograde("shortcut", G.submission(aid, fills))
+        feedback = course_dir.feedback("shortcut")
+        for sid, tids in G.exercise_tests(aid).items():
+            for tid in tids:
+                score, full = grades[tid]
+                if sid in shortcuts:
+                    assert score == 0, f"{aid}: {sid} answered with its own reference still earns {score}/{full}"
+                    assert "the package's own answer" in feedback[tid], feedback[tid]
+                else:
+                    assert score == full, f"{aid}: correct {sid} lost points on {tid} ({score}/{full})"
+
 
 for _aid in NOTEBOOKS:
     _name = "TestNotebook_" + _aid

@@ -36,3 +36,11 @@ MUTANTS = {
          "v(x, t=1.0) contains NaN"),
     ],
 }
+
+# Shortcuts: answers that call the exercise's own reference (directly or through an alias); each must score 0.
+SHORTCUTS = {
+    "path_xt": "from cs280diff.conventions import path as _p\n\ndef path_xt(x0, x1, t):\n    return _p(x0, x1, t)",
+    "conditional_velocity": "def conditional_velocity(x0, x1):\n    return ref.conditional_velocity(x0, x1)",
+    "component_posteriors": "def component_posteriors(x, t, mix):\n    return mix.posteriors(x, t)",
+    "marginal_velocity": "def marginal_velocity(x, t, mix):\n    return mix(x, t)",
+}

@@ -30,3 +30,11 @@ MUTANTS = {
          "loss.item()"),
     ],
 }
+
+# Shortcuts: answers that call the exercise's own reference (directly or through an alias); each must score 0.
+# train_step has no one-call reference in the package (training.train makes its own optimizer), so none is planted.
+SHORTCUTS = {
+    "flow_matching_loss": "from cs280diff.nets.training import fm_loss as _loss\n\n"
+                          "def flow_matching_loss(model, x1, generator):\n    return _loss(model, x1, generator)",
+    "time_embedding": "def time_embedding(t, dim):\n    return embeddings.sinusoidal_embedding(t, dim)",
+}

@@ -35,3 +35,14 @@ MUTANTS = {
          "time runs the wrong way"),
     ],
 }
+
+# Shortcuts: answers that call the exercise's own reference (directly or through an alias); each must score 0.
+SHORTCUTS = {
+    "euler_step": "from cs280diff.flows.solvers import euler_step as _e\n\n"
+                  "def euler_step(field, x, t, t_next, **cond):\n    return _e(field, x, t, t_next, **cond)",
+    "sample_ode": "def sample_ode(field, x, grid, step):\n    return solvers.sample(field, x, grid, step=step)",
+    "heun_step": "from cs280diff.flows.solvers import heun_step as h\n\n"
+                 "def heun_step(field, x, t, t_next, **cond):\n    return h(field, x, t, t_next, **cond)",
+    "edm_rho_grid": "def edm_rho_grid(n_steps, sigma_min=0.002, sigma_max=80.0, rho=7.0):\n"
+                    "    return schedules.get('edm', n_steps, sigma_min=sigma_min, sigma_max=sigma_max, rho=rho)",
+}

@@ -34,3 +34,16 @@ MUTANTS["sample_images"] = [
     ("the grid is run backwards", "zip(times[:-1], times[1:])", "zip(times[1:][::-1], times[:-1][::-1])",
      "the time runs backwards"),
 ]
+
+# Shortcuts: answers that call the exercise's own reference (directly or through an alias); each must score 0.
+SHORTCUTS = {
+    "score_from_v": "def score_from_v(x, t, v):\n    return ref.score_from_velocity(x, t, v)",
+    "sde_drift": "from cs280diff.flows.stochastic import sde_drift as _d\n\n"
+                 "def sde_drift(x, t, v, eta):\n    return _d(x, t, v, eta)",
+    "em_step": "def em_step(field, x, t, t_next, *, eta, noise, **cond):\n"
+               "    return stochastic.em_step(field, x, t, t_next, eta=eta, noise=noise, **cond)",
+    "churn_renoise": "def churn_renoise(x, t, gamma, noise, S_noise=1.0):\n"
+                     "    return stochastic.churn_renoise(x, t, gamma, noise, S_noise)",
+    "sample_images": "def sample_images(field, x0, grid, y, step=solvers.euler_step):\n"
+                     "    return solvers.sample(field, x0, grid, step=step, cond={'y': y})",
+}
