@@ -23,6 +23,8 @@ MUTANTS = {
         ("normalised without log-sum-exp (underflows far from the modes)",
          "return torch.softmax(logits, dim=1)",
          "return logits.exp() / logits.exp().sum(1, keepdim=True)"),
+        ("log-normaliser without the factor D (only matters for unequal widths in D > 1)",
+         "-0.5 * x.shape[1] * torch.log(2 * math.pi * var)", "-0.5 * torch.log(2 * math.pi * var)", "factor D"),
     ],
     "marginal_velocity": [
         ("plain mean over components instead of the posterior-weighted average",
