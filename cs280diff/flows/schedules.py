@@ -32,7 +32,9 @@ def edm_rho(n_steps: int, sigma_min: float = 0.002, sigma_max: float = 80.0, rho
     EDM starts from pure noise scaled by sigma_max (it treats sigma_max as infinite noise), so on our path the first
     point becomes t_0 = 0 (sigma = inf) exactly; the last is t_N = 1 (sigma = 0) exactly; the N - 1 interior points
     are t_i = 1 / (1 + sigma_i) for i = 1..N-1 (t_{N-1} = 1 / (1 + sigma_min)).  The grid has exactly N intervals,
-    the same steps (and NFE) as EDM's sampler with ``num_steps = N``.  N = 1 gives [0, 1].
+    the same steps as EDM's sampler with ``num_steps = N``.  NFE: EDM's Algorithm 1 skips the Heun correction on its
+    last step (the one to sigma = 0) and costs 2N - 1; ``flows.solvers.heun_step`` corrects every step, 2N.
+    N = 1 gives [0, 1].
     """
     n = check_int(n_steps, "n_steps")
     sigma_min, sigma_max = check_positive(sigma_min, "sigma_min"), check_positive(sigma_max, "sigma_max")

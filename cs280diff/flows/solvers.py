@@ -29,7 +29,11 @@ def euler_step(field: Field, x: Tensor, t: float, t_next: float, **cond) -> Tens
 
 
 def heun_step(field: Field, x: Tensor, t: float, t_next: float, **cond) -> Tensor:
-    """One Heun step (explicit trapezoid, EDM Alg. 1): predict with Euler, correct with the mean slope.  2 NFE."""
+    """One Heun step (explicit trapezoid, EDM Alg. 1): predict with Euler, correct with the mean slope.  2 NFE.
+
+    EDM's Algorithm 1 skips the correction on its last step (2N - 1 NFE for N steps); ``sample`` with this step
+    corrects every step (2N).
+    """
     h = t_next - t
     v = field(x, t, **cond)  # slope at the start
     x_euler = x + h * v  # Euler predictor
