@@ -161,8 +161,7 @@ def _function(obj):
     """The plain function behind a function, method, property or decorated function (None for other objects)."""
     if isinstance(obj, property):
         obj = obj.fget
-    if isinstance(obj, (staticmethod, classmethod)):
-        obj = obj.__func__
+    obj = getattr(obj, "__func__", obj)  # static, class and bound methods
     with contextlib.suppress(ValueError):
         obj = inspect.unwrap(obj)
     return obj if isinstance(getattr(obj, "__code__", None), types.CodeType) else None
@@ -222,19 +221,10 @@ def _tripwire_code(label: str) -> types.CodeType:
 
 
 def _plain_function(ref) -> types.FunctionType:
-    fn = _code_owner(ref)
+    fn = _function(ref)
     if not isinstance(fn, types.FunctionType) or fn.__code__.co_freevars:
         raise TypeError(f"cannot guard {ref!r}: only plain functions and methods without closures can be disarmed")
     return fn
-
-
-def _code_owner(ref):
-    if isinstance(ref, property):
-        ref = ref.fget
-    ref = getattr(ref, "__func__", ref)  # bound / static / class methods
-    with contextlib.suppress(ValueError):
-        ref = inspect.unwrap(ref)
-    return ref
 
 
 @contextlib.contextmanager

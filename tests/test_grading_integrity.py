@@ -43,6 +43,16 @@ def test_a_patched_reference_costs_the_points(course):
     assert "cs280diff.flows.solvers.heun_step was replaced" in course.feedback("patched")["test_heun_step"]
 
 
+def test_the_report_does_not_flag_ordinary_code():
+    """Names that merely look like the interpreter's (nn.Module.modules(), an attribute called reload) are fine."""
+    imported = {"torch": "torch", "sys": "sys", "grading": "cs280diff.grading"}
+    source = ("def count(model):\n    n = sum(1 for m in model.modules())\n    model.reload = None\n"
+              "    x = torch.zeros(3)\n    x.data = x + 1\n    return n\n")
+    assert report.scan_cell(source, imported) == []
+    assert report.scan_cell("import sys\nsys.modules['a'] = 1\n", imported) == [
+        "line 2: touches sys.modules (sys.modules)"]
+
+
 @pytest.mark.parametrize("aid", G.notebook_ids())
 def test_the_report_flags_nothing_in_the_solution(aid):
     instructor = nbformat.read(G.REPO / "solutions" / aid / f"{aid}.ipynb", as_version=4)

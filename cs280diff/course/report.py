@@ -16,6 +16,7 @@ from pathlib import Path
 
 INTERPRETER = {"modules": "sys.modules", "__builtins__": "__builtins__", "__code__": "__code__",
                "reload": "importlib.reload"}
+OWNED_BY = {"modules": "sys", "reload": "importlib"}  # model.modules() and other reloads are not the interpreter
 
 
 def imported_names(nb) -> dict[str, str]:
@@ -82,7 +83,8 @@ def scan_cell(source: str, imported: dict[str, str], own_refs: set[str] = frozen
         if isinstance(node, ast.Call) and getattr(node.func, "id", None) in ("setattr", "delattr") and node.args:
             if _base(node.args[0]) in watched:
                 flags.append(f"line {node.lineno}: {node.func.id} on {ast.unparse(node.args[0])}")
-        if isinstance(node, ast.Attribute) and node.attr in INTERPRETER:
+        if isinstance(node, ast.Attribute) and node.attr in INTERPRETER and (
+                node.attr not in OWNED_BY or imported.get(_base(node), "").split(".")[0] == OWNED_BY[node.attr]):
             flags.append(f"line {node.lineno}: touches {INTERPRETER[node.attr]} ({ast.unparse(node)})")
         if isinstance(node, ast.Name) and node.id in ("builtins", "__builtins__"):
             flags.append(f"line {node.lineno}: touches {node.id}")
