@@ -22,22 +22,28 @@ def notebook_ids() -> list[str]:
     return [p.parent.name for p in course.solution_notebooks()]
 
 
-def load_mutants(aid: str) -> dict:
-    """MUTANTS = {solution grade_id: [(bug, find, replace), ...]} from tests/mutants/<aid>.py."""
+def _mutants_module(aid: str):
+    """tests/mutants/<aid>.py as a module."""
     path = REPO / "tests" / "mutants" / f"{aid}.py"
     spec = importlib.util.spec_from_file_location(f"mutants_{aid}", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return module.MUTANTS
+    return module
+
+
+def load_mutants(aid: str) -> dict:
+    """MUTANTS = {solution grade_id: [(bug, find, replace), ...]} from tests/mutants/<aid>.py."""
+    return _mutants_module(aid).MUTANTS
 
 
 def load_shortcuts(aid: str) -> dict:
     """SHORTCUTS = {solution grade_id: an answer that calls the exercise's own reference} of tests/mutants/<aid>.py."""
-    path = REPO / "tests" / "mutants" / f"{aid}.py"
-    spec = importlib.util.spec_from_file_location(f"shortcuts_{aid}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return getattr(module, "SHORTCUTS", {})
+    return getattr(_mutants_module(aid), "SHORTCUTS", {})
+
+
+def load_alternatives(aid: str) -> dict:
+    """ALTERNATIVES = {solution grade_id: a correct answer written unlike the solution} of tests/mutants/<aid>.py."""
+    return getattr(_mutants_module(aid), "ALTERNATIVES", {})
 
 
 def solution_sources(aid: str) -> dict[str, str]:

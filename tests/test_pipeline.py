@@ -1,4 +1,5 @@
-"""The nbgrader pipeline, for every notebook: release in sync, stub scores 0, solution full, mutants lose points.
+"""The nbgrader pipeline, for every notebook: release in sync, stub scores 0, solution full, mutants lose points,
+correct answers in another style keep full marks, shortcuts score 0.
 
 One test class per notebook (generated at the bottom), so that `pytest -n 2 --dist loadscope` keeps a notebook's
 autogrades on one worker (sharing its course directory) and spreads the notebooks over the workers.
@@ -87,6 +88,18 @@ class _Pipeline:
                         assert words in feedback[tid], f"{aid}: feedback on {tid} should say {words!r}, got:\n{feedback[tid]}"
                 else:
                     assert score == full, f"{aid}: correct {sid} lost points on {tid} ({score}/{full}) next to other mutants"
+
+    def test_correct_answers_in_another_style_keep_full_marks(self, course_dir):
+        """Every exercise answered correctly but unlike the solution (other names, loops, other but equal formulas,
+        float(loss), zero_grad after step) keeps its points: the tests check results, not the solution's wording."""
+        aid = self.aid
+        alternatives = G.load_alternatives(aid)
+        assert set(alternatives) == set(G.exercise_tests(aid)), \
+            f"tests/mutants/{aid}.py should have one ALTERNATIVE per exercise, has {sorted(alternatives)}"
+        grades = course_dir.autograde("alternative", G.submission(aid, dict(G.solution_sources(aid), **alternatives)))
+        short = {k: v for k, v in grades.items() if v[0] != v[1]}
+        assert not short, f"{aid}: correct answers in another style lose points on {short}:\n" + "\n".join(
+            course_dir.feedback("alternative")[k] for k in short)
 
     def test_shortcuts_score_zero(self, course_dir):
         """Every exercise answered by calling its own reference (by any name or alias) scores 0, with feedback that

@@ -2,6 +2,7 @@
 
   digits       8×8 digits in [-1, 1] with a fixed train/test split, a 16×16 variant, MNIST-style file loaders
   metrics      class accuracy, FD-digits, precision/recall, diversity, on the shipped classifier's features
+  studies      one sampler knob swept at equal NFE on the digits (notebook 4's churn experiment, tests, benchmarks)
 Notebook 8's procedural worlds land here too.
 
 May import: the top-level modules, ``flows`` and ``nets`` (the metrics use the shipped classifier); never ``plots``,

@@ -1,4 +1,4 @@
-"""Figures of ODE solvers: error against NFE on log-log axes, local errors over t, 2D trajectories."""
+"""Figures of ODE solvers: error against NFE on log-log axes, local errors over t, 2D trajectories, knob sweeps."""
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
@@ -124,4 +124,32 @@ def plot_trajectories_2d(mixture: GaussianMixture, trajectories: Tensor, *, x_re
     ax.set_title(title or "ODE trajectories from noise (t = 0) to data (t = 1)")
     if legend:
         ax.legend(fontsize=7, loc="upper right")
+    return ax
+
+
+def plot_knob_sweep(curves: dict, *, ax=None, xlabel: str, ylabel: str, title: str | None = None,
+                    floor: float | None = None, floor_label: str = "floor", vline: float | None = None,
+                    vline_label: str | None = None):
+    """A metric against one sampler knob (EDM's Fig. 4 style): one line per setting, ± one std shaded.
+
+    curves: {label: (knob values, means, stds or None)}; the first point (e.g. S_churn = 0, the ODE) is also drawn
+    as a dashed horizontal reference.  floor: a dotted line (e.g. what real data gets); vline: a dotted vertical
+    line (e.g. where the knob stops having an effect).
+    """
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6.2, 4.2))
+    for label, (xs, means, stds) in curves.items():
+        xs, means = np.asarray(xs, dtype=float), np.asarray(means, dtype=float)
+        (line,) = ax.plot(xs, means, marker="o", ms=5, lw=1.6, label=label)
+        if stds is not None:
+            stds = np.asarray(stds, dtype=float)
+            ax.fill_between(xs, means - stds, means + stds, color=line.get_color(), alpha=0.15, lw=0)
+        ax.axhline(means[0], ls="--", lw=1, color=line.get_color(), alpha=0.6)
+    if floor is not None:
+        ax.axhline(floor, ls=":", color="k", lw=1.2, label=f"{floor_label} = {floor:.2f}")
+    if vline is not None:
+        ax.axvline(vline, ls=":", color="0.5", lw=1.2, label=vline_label)
+    ax.set(xlabel=xlabel, ylabel=ylabel, title=title or "")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8)
     return ax

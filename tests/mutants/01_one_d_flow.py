@@ -8,10 +8,14 @@ MUTANTS = {
          "time runs the wrong way"),
         ("a (batch,) t is not reshaped to broadcast",
          "t = t.reshape(-1, *([1] * (x0.ndim - 1)))", "t = t", "has shape (6, 6), expected (6, 1)"),
+        ("a (batch,) t reshaped to (batch, 1): right for (batch, D) x only, not for images (audit: image-shaped x)",
+         "t = t.reshape(-1, *([1] * (x0.ndim - 1)))", "t = t.reshape(-1, 1)", "raised RuntimeError"),
     ],
     "conditional_velocity": [
         ("sign flipped (points from data to noise)", "return x1 - x0", "return x0 - x1", "the sign is flipped"),
         ("returns the data instead of the velocity", "return x1 - x0", "return x1"),
+        ("flattens the sample dimensions (audit: x with more than one non-batch dimension)", "return x1 - x0",
+         "return (x1 - x0).reshape(len(x0), -1)", "has shape (3, 8), expected (3, 2, 4)"),
     ],
     "component_posteriors": [
         ("std instead of variance in var_k", "t**2 * stds**2", "t**2 * stds", "std vs variance"),
@@ -45,4 +49,39 @@ SHORTCUTS = {
     "conditional_velocity": "def conditional_velocity(x0, x1):\n    return ref.conditional_velocity(x0, x1)",
     "component_posteriors": "def component_posteriors(x, t, mix):\n    return mix.posteriors(x, t)",
     "marginal_velocity": "def marginal_velocity(x, t, mix):\n    return mix(x, t)",
+}
+
+# Correct answers written differently from the solution (a student's own style); each must keep full marks.
+ALTERNATIVES = {
+    "path_xt": '''def path_xt(x0, x1, t):
+    t = torch.as_tensor(t, dtype=x0.dtype)
+    if t.dim() == 1:
+        t = t.view(t.shape[0], *([1] * (x0.dim() - 1)))
+    return x0 + t * (x1 - x0)''',
+    "conditional_velocity": "def conditional_velocity(x0, x1):\n    return -(x0 - x1)",
+    "component_posteriors": '''def component_posteriors(x, t, mix):
+    means, stds, weights = mix.params(like=x)
+    D = x.shape[-1]
+    if not torch.is_tensor(t):
+        t = torch.full((x.shape[0],), float(t), dtype=x.dtype)
+    t = t.to(x.dtype)
+    cols = []
+    for k in range(len(weights)):  # one component at a time
+        var = (1 - t) ** 2 + (t * stds[k]) ** 2
+        sq = ((x - t[:, None] * means[k]) ** 2).sum(dim=1)
+        cols.append(torch.log(weights[k]) - D / 2 * torch.log(2 * torch.pi * var) - sq / (2 * var))
+    logits = torch.stack(cols, dim=1)
+    return torch.exp(logits - torch.logsumexp(logits, dim=1, keepdim=True))''',
+    "marginal_velocity": '''def marginal_velocity(x, t, mix):
+    means, stds, _ = mix.params(like=x)
+    t = torch.as_tensor(t, dtype=x.dtype).expand(x.shape[0])
+    w = component_posteriors(x, t, mix)
+    out = torch.zeros_like(x)
+    for k in range(means.shape[0]):  # v = E[x1 | x] - E[x0 | x], component by component
+        var = ((1 - t) ** 2 + t**2 * stds[k] ** 2)[:, None]
+        r = x - t[:, None] * means[k]
+        e_x1 = means[k] + t[:, None] * stds[k] ** 2 / var * r
+        e_x0 = (1 - t[:, None]) / var * r
+        out = out + w[:, k:k + 1] * (e_x1 - e_x0)
+    return out''',
 }

@@ -10,6 +10,8 @@ MUTANTS = {
          "the sign of the target is flipped"),
         ("squared error summed over features instead of averaged", "return ((v - u) ** 2).mean()",
          "return ((v - u) ** 2).sum(dim=1).mean()", "mean over ALL elements"),
+        ("t[:, None] in place of the path: right for (batch, D) data only (audit: image-shaped data)",
+         "x_t = ref.path(x0, x1, t)", "x_t = (1 - t[:, None]) * x0 + t[:, None] * x1", "raised RuntimeError"),
     ],
     "time_embedding": [
         ("sin and cos swapped", "torch.cat([torch.cos(angle), torch.sin(angle)], dim=1)",
@@ -18,6 +20,9 @@ MUTANTS = {
          "t is not scaled"),
         ("frequency exponent -j / dim instead of -j / half", "omega = 10_000.0 ** (-j / half)",
          "omega = 10_000.0 ** (-j / dim)", "frequency exponent is wrong"),
+        ("frequency index j = 1 .. half instead of 0 .. half - 1",
+         "j = torch.arange(half, dtype=t.dtype, device=t.device)",
+         "j = torch.arange(1, half + 1, dtype=t.dtype, device=t.device)", "the frequency index runs"),
     ],
     "train_step": [
         ("gradients never cleared (no zero_grad)", "optimizer.zero_grad()  # clear the gradients of the previous step",
@@ -28,6 +33,8 @@ MUTANTS = {
          "BEFORE optimizer.step()"),
         ("returns the loss tensor (with its graph) instead of a float", "return loss.item()", "return loss",
          "loss.item()"),
+        ("returns a loss recomputed after the update (and draws the generator twice)", "return loss.item()",
+         "return flow_matching_loss(model, x1, generator).item()", "computed before the update"),
     ],
 }
 
@@ -37,4 +44,30 @@ SHORTCUTS = {
     "flow_matching_loss": "from cs280diff.nets.training import fm_loss as _loss\n\n"
                           "def flow_matching_loss(model, x1, generator):\n    return _loss(model, x1, generator)",
     "time_embedding": "def time_embedding(t, dim):\n    return embeddings.sinusoidal_embedding(t, dim)",
+}
+
+# Correct answers written differently from the solution (a student's own style); each must keep full marks.
+# train_step is the answer of the grading issue's defect 1: zero_grad after step, float(loss) (which warns on stderr).
+ALTERNATIVES = {
+    "flow_matching_loss": '''def flow_matching_loss(model, x1, generator):
+    n = len(x1)
+    t = torch.rand((n,), generator=generator, dtype=x1.dtype, device=generator.device).to(x1.device)
+    noise = torch.randn(x1.size(), generator=generator, dtype=x1.dtype, device=generator.device).to(x1.device)
+    tt = t.view(-1, *[1] * (x1.dim() - 1))
+    xt = tt * x1 + (1 - tt) * noise
+    return torch.nn.functional.mse_loss(model(xt, t), x1 - noise)''',
+    "time_embedding": '''import math
+
+
+def time_embedding(t, dim):
+    half = dim // 2
+    freqs = torch.exp(-math.log(10000.0) * torch.arange(half, dtype=t.dtype) / half)
+    args = 1000 * t.unsqueeze(1) * freqs.unsqueeze(0)
+    return torch.cat((args.cos(), args.sin()), dim=-1)''',
+    "train_step": '''def train_step(model, optimizer, x1, generator):
+    loss = flow_matching_loss(model, x1, generator)
+    loss.backward()
+    optimizer.step()
+    optimizer.zero_grad()
+    return float(loss)''',
 }

@@ -10,6 +10,8 @@ MUTANTS = {
          "return x + (t_next - t) * field(x, t_next, **cond)", "start of the step"),
         ("time runs backwards (sign of the step flipped)", "return x + (t_next - t) * field(x, t, **cond)",
          "return x - (t_next - t) * field(x, t, **cond)", "time runs the wrong way"),
+        ("the condition is not passed on to the field (audit: a field that needs cond)",
+         "return x + (t_next - t) * field(x, t, **cond)", "return x + (t_next - t) * field(x, t)", "raised TypeError"),
     ],
     "sample_ode": [
         ("the last step is skipped", "zip(times[:-1], times[1:])", "zip(times[:-2], times[1:-1])",
@@ -18,6 +20,8 @@ MUTANTS = {
          "zip(times[::-1][:-1], times[::-1][1:])", "time runs backwards"),
         ("always an Euler step, whatever step is given", "x = step(field, x, t, t_next)",
          "x = x + (t_next - t) * field(x, t)", "did not use the step function"),
+        ("uniform times in place of the grid's own points", "times = grid.tolist()",
+         "times = torch.linspace(0, 1, len(grid)).tolist()", "the grid was ignored"),
     ],
     "heun_step": [
         ("no corrector: uses the slope at the start only", "return x + h * 0.5 * (v + v_next)", "return x + h * v",
@@ -26,6 +30,8 @@ MUTANTS = {
          "evaluated at t_next"),
         ("corrector slope evaluated at x instead of the Euler prediction", "field(x_pred, t_next, **cond)",
          "field(x, t_next, **cond)", "Euler prediction"),
+        ("the condition is not passed to the corrector's evaluation (audit: a field that needs cond)",
+         "field(x_pred, t_next, **cond)", "field(x_pred, t_next)", "raised TypeError"),
     ],
     "edm_rho_grid": [
         ("the power rho is dropped", "(lo - hi)) ** rho", "(lo - hi))", "the power rho is missing"),
@@ -33,6 +39,8 @@ MUTANTS = {
          "N - 1 intervals"),
         ("sigma mapped to t backwards", "t_inner = 1 / (1 + sigma)", "t_inner = sigma / (1 + sigma)",
          "time runs the wrong way"),
+        ("integer indices: the interior computed in float32 (audit: tolerance 1e-12 on float64)",
+         "i = torch.arange(1, n_steps, dtype=torch.float64)", "i = torch.arange(1, n_steps)", "max |error|"),
     ],
 }
 
@@ -45,4 +53,26 @@ SHORTCUTS = {
                  "def heun_step(field, x, t, t_next, **cond):\n    return h(field, x, t, t_next, **cond)",
     "edm_rho_grid": "def edm_rho_grid(n_steps, sigma_min=0.002, sigma_max=80.0, rho=7.0):\n"
                     "    return schedules.get('edm', n_steps, sigma_min=sigma_min, sigma_max=sigma_max, rho=rho)",
+}
+
+# Correct answers written differently from the solution (a student's own style); each must keep full marks.
+ALTERNATIVES = {
+    "euler_step": '''def euler_step(field, x, t, t_next, **cond):
+    v = field(x, t, **cond)
+    return torch.add(x, v, alpha=t_next - t)''',
+    "sample_ode": '''def sample_ode(field, x, grid, step):
+    for i in range(len(grid) - 1):
+        x = step(field, x, float(grid[i]), float(grid[i + 1]))
+    return x''',
+    "heun_step": '''def heun_step(field, x, t, t_next, **cond):
+    dt = t_next - t
+    k1 = field(x, t, **cond)
+    k2 = field(x + dt * k1, t_next, **cond)
+    return x + dt / 2 * (k1 + k2)''',
+    "edm_rho_grid": '''def edm_rho_grid(n_steps, sigma_min=0.002, sigma_max=80.0, rho=7.0):
+    ramp = torch.linspace(0, 1, n_steps, dtype=torch.float64)  # i / (N - 1), i = 0 .. N - 1
+    sigmas = (sigma_max ** (1 / rho) + ramp * (sigma_min ** (1 / rho) - sigma_max ** (1 / rho))) ** rho
+    t = 1.0 / (1.0 + sigmas)
+    t[0] = 0.0  # sigma_max is treated as pure noise
+    return torch.cat([t, torch.ones(1, dtype=torch.float64)])''',
 }
