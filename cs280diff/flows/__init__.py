@@ -5,6 +5,7 @@
   solvers      ODE steps (Euler, Heun), the sampling loop, NFE counting, a DOP853 reference solution
   stochastic   fresh-noise samplers: the SDE family (Euler-Maruyama) and EDM's churn
   metrics      W1, sliced W, energy distance (also to an exact mixture), endpoint errors, convergence order, modes
+  experiments  the measurements behind notebooks 1-4's experiment exercises (swaps, error by t, crossover, η sweep)
 Later notebooks add inversion, guidance and distillation here.
 
 May import: the top-level modules (``conventions``, ``validate``, ``runtime``) and each other; never ``nets``,

@@ -41,6 +41,15 @@ MUTANTS = {
          "v_k = ((means[None] + (t * stds**2 / var)[:, :, None] * diff) - x[:, None, :]) / (1 - t)[:, :, None]",
          "v(x, t=1.0) contains NaN"),
     ],
+    "swap_fraction": [
+        ("neighbours taken in row order (no sort by the start)", "order = torch.argsort(x_start[:, 0])",
+         "order = torch.arange(len(x_start))", "sort the samples by x_start first"),
+        ("divided by n instead of the n - 1 neighbouring pairs",
+         "return (ends[1:] < ends[:-1]).float().mean().item()",
+         "return (ends[1:] < ends[:-1]).float().sum().item() / len(ends)", "not by n"),
+        ("sorted by the end, compared at the start", "order = torch.argsort(x_start[:, 0])",
+         "order = torch.argsort(x_end[:, 0])\n    x_end = x_start", "you sorted by x_end"),
+    ],
 }
 
 # Shortcuts: answers that call the exercise's own reference (directly or through an alias); each must score 0.
@@ -49,6 +58,7 @@ SHORTCUTS = {
     "conditional_velocity": "def conditional_velocity(x0, x1):\n    return ref.conditional_velocity(x0, x1)",
     "component_posteriors": "def component_posteriors(x, t, mix):\n    return mix.posteriors(x, t)",
     "marginal_velocity": "def marginal_velocity(x, t, mix):\n    return mix(x, t)",
+    "swap_fraction": "def swap_fraction(x_start, x_end):\n    return experiments.swap_fraction(x_start, x_end)",
 }
 
 # Correct answers written differently from the solution (a student's own style); each must keep full marks.
@@ -84,4 +94,12 @@ ALTERNATIVES = {
         e_x0 = (1 - t[:, None]) / var * r
         out = out + w[:, k:k + 1] * (e_x1 - e_x0)
     return out''',
+    "swap_fraction": '''def swap_fraction(x_start, x_end):
+    n = x_start.shape[0]
+    idx = sorted(range(n), key=lambda i: x_start[i, 0].item())
+    swaps = 0
+    for a, b in zip(idx[:-1], idx[1:]):
+        if x_end[a, 0] > x_end[b, 0]:
+            swaps += 1
+    return swaps / (n - 1)''',
 }

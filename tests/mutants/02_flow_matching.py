@@ -36,6 +36,18 @@ MUTANTS = {
         ("returns a loss recomputed after the update (and draws the generator twice)", "return loss.item()",
          "return flow_matching_loss(model, x1, generator).item()", "computed before the update"),
     ],
+    "error_by_time": [
+        ("the noise drawn before the data", "x1 = mix.sample(n, g)  # data first ...\n        x0 = torch.randn(x1.shape, generator=g)  # ... then the noise",
+         "x0 = torch.randn(n, mix.dim, generator=g)  # noise first\n        x1 = mix.sample(n, g)", "wrong order"),
+        ("the model evaluated at 1 - t", "v = model(x_t.to(device), t_vec.to(device)).cpu()",
+         "v = model(x_t.to(device), (1 - t_vec).to(device)).cpu()", "evaluated at the wrong time"),
+        ("the floor measured on the model instead of the exact field", "floors.append(((x1 - x0 - v_star) ** 2).mean().item())",
+         "floors.append(((x1 - x0 - v) ** 2).mean().item())", "not the loss of the model"),
+        ("one generator for every time instead of seed + i", "g = torch.Generator().manual_seed(seed + i)  # fresh",
+         "g = (torch.Generator().manual_seed(seed) if i == 0 else g)  # fresh", "fresh generator"),
+        ("the error summed over the coordinates (audit: D > 1)", "errors.append(((v - v_star) ** 2).mean().item())",
+         "errors.append(((v - v_star) ** 2).sum(-1).mean().item())", "the coordinates"),
+    ],
 }
 
 # Shortcuts: answers that call the exercise's own reference (directly or through an alias); each must score 0.
@@ -43,6 +55,8 @@ MUTANTS = {
 SHORTCUTS = {
     "flow_matching_loss": "from cs280diff.nets.training import fm_loss as _loss\n\n"
                           "def flow_matching_loss(model, x1, generator):\n    return _loss(model, x1, generator)",
+    "error_by_time": "from cs280diff.flows.experiments import field_error_by_time as _f\n\n"
+                     "def error_by_time(model, mix, ts, n, seed, device='cpu'):\n    return _f(model, mix, ts, n, seed, device)",
     "time_embedding": "def time_embedding(t, dim):\n    return embeddings.sinusoidal_embedding(t, dim)",
 }
 
@@ -70,4 +84,21 @@ def time_embedding(t, dim):
     optimizer.step()
     optimizer.zero_grad()
     return float(loss)''',
+    "error_by_time": '''def error_by_time(model, mix, ts, n, seed, device="cpu"):
+    err = torch.zeros(len(ts), dtype=torch.float64)
+    flo = torch.zeros(len(ts), dtype=torch.float64)
+    for i in range(len(ts)):
+        t = float(ts[i])
+        gen = torch.Generator()
+        gen.manual_seed(seed + i)
+        data = mix.sample(n, gen)
+        noise = torch.randn(data.shape, generator=gen)
+        tt = t * torch.ones(n)
+        xt = t * data + (1 - t) * noise
+        target = mix(xt, tt)
+        with torch.no_grad():
+            pred = model(xt.to(device), tt.to(device)).cpu()
+        err[i] = torch.mean((pred - target) ** 2)
+        flo[i] = torch.mean((data - noise - target) ** 2)
+    return err, flo''',
 }

@@ -42,6 +42,17 @@ MUTANTS = {
         ("integer indices: the interior computed in float32 (audit: tolerance 1e-12 on float64)",
          "i = torch.arange(1, n_steps, dtype=torch.float64)", "i = torch.arange(1, n_steps)", "max |error|"),
     ],
+    "fit_order": [
+        ("fitted on every budget, not the n_tail largest",
+         "x = torch.log(torch.tensor(nfes[-n_tail:], dtype=torch.float64))", "x = torch.log(torch.tensor(nfes, dtype=torch.float64))\n    n_tail = len(nfes)", "LARGEST budgets only"),
+        ("the slope returned, not minus the slope", "return -((xc * (y - y.mean())).sum() / (xc**2).sum()).item()",
+         "return ((xc * (y - y.mean())).sum() / (xc**2).sum()).item()", "minus the slope"),
+        ("crossover: the first budget where Heun is ahead, not the one from which it stays ahead",
+         "start = (nfe if start is None else start) if e_heun < e_euler else None",
+         "start = nfe if (start is None and e_heun < e_euler) else start", "STAYS ahead"),
+        ("the slope between the two end points of the tail", "xc = x - x.mean()  # centred, for the least-squares slope\n    return -((xc * (y - y.mean())).sum() / (xc**2).sum()).item()",
+         "return -((y[-1] - y[0]) / (x[-1] - x[0])).item()", "two end points"),
+    ],
 }
 
 # Shortcuts: answers that call the exercise's own reference (directly or through an alias); each must score 0.
@@ -51,6 +62,8 @@ SHORTCUTS = {
     "sample_ode": "def sample_ode(field, x, grid, step):\n    return solvers.sample(field, x, grid, step=step)",
     "heun_step": "from cs280diff.flows.solvers import heun_step as h\n\n"
                  "def heun_step(field, x, t, t_next, **cond):\n    return h(field, x, t, t_next, **cond)",
+    "fit_order": "def fit_order(nfes, errors, n_tail):\n    return metrics.convergence_order(nfes[-n_tail:], errors[-n_tail:])\n\n\n"
+                 "def heun_crossover(nfes, err_euler, err_heun):\n    return experiments.crossover_nfe(nfes, err_euler, err_heun)",
     "edm_rho_grid": "def edm_rho_grid(n_steps, sigma_min=0.002, sigma_max=80.0, rho=7.0):\n"
                     "    return schedules.get('edm', n_steps, sigma_min=sigma_min, sigma_max=sigma_max, rho=rho)",
 }
@@ -75,4 +88,17 @@ ALTERNATIVES = {
     t = 1.0 / (1.0 + sigmas)
     t[0] = 0.0  # sigma_max is treated as pure noise
     return torch.cat([t, torch.ones(1, dtype=torch.float64)])''',
+    "fit_order": '''import numpy as np
+
+
+def fit_order(nfes, errors, n_tail):
+    slope, _ = np.polyfit(np.log(nfes[-n_tail:]), np.log(errors[-n_tail:]), 1)
+    return float(-slope)
+
+
+def heun_crossover(nfes, err_euler, err_heun):
+    for i in range(len(nfes)):
+        if all(h < e for h, e in zip(err_heun[i:], err_euler[i:])):
+            return nfes[i]
+    return None''',
 }

@@ -45,6 +45,14 @@ MUTANTS["sample_images"] = [
     ("the class condition passed positionally to the step", "x = step(field, x, t, t_next, y=y)",
      "x = step(field, x, t, t_next, y)", "raised TypeError"),
 ]
+MUTANTS["eta_sweep"] = [
+    ("the same seed for every eta (the spec asks for fresh noise)", "gen = torch.Generator().manual_seed(seed + k)",
+     "gen = torch.Generator().manual_seed(seed)", "every eta must get fresh noise"),
+    ("best eta by the highest score", "return scores, etas[int(torch.argmin(scores))]",
+     "return scores, etas[int(torch.argmax(scores))]", "LOWEST score"),
+    ("seeds counted from 1", "gen = torch.Generator().manual_seed(seed + k)", "gen = torch.Generator().manual_seed(seed + k + 1)",
+     "counted from 0"),
+]
 
 # Shortcuts: answers that call the exercise's own reference (directly or through an alias); each must score 0.
 SHORTCUTS = {
@@ -55,6 +63,8 @@ SHORTCUTS = {
                "    return stochastic.em_step(field, x, t, t_next, eta=eta, noise=noise, **cond)",
     "churn_renoise": "def churn_renoise(x, t, gamma, noise, S_noise=1.0):\n"
                      "    return stochastic.churn_renoise(x, t, gamma, noise, S_noise)",
+    "eta_sweep": "def eta_sweep(field, etas, nfe, x0, seed, metric):\n"
+                 "    return experiments.eta_sweep(field, etas, nfe, x0, seed, metric, step=em_step)",
     "sample_images": "def sample_images(field, x0, grid, y, step=solvers.euler_step):\n"
                      "    return solvers.sample(field, x0, grid, step=step, cond={'y': y})",
 }
@@ -84,4 +94,15 @@ ALTERNATIVES = {
     for i in range(grid.numel() - 1):
         x = step(field, x, grid[i].item(), grid[i + 1].item(), y=y)
     return x''',
+    "eta_sweep": '''def eta_sweep(field, etas, nfe, x0, seed, metric):
+    grid = schedules.uniform(nfe)
+    results = []
+    for k in range(len(etas)):
+        g = torch.Generator()
+        g.manual_seed(seed + k)
+        out = stochastic.sde_euler_maruyama(field, x0, grid, eta=etas[k], generator=g, step=em_step)
+        results.append(float(metric(out)))
+    scores = torch.tensor(results, dtype=torch.float64)
+    best = min(range(len(etas)), key=lambda k: results[k])
+    return scores, etas[best]''',
 }
