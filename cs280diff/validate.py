@@ -147,12 +147,17 @@ def check_generator(generator) -> torch.Generator:
     return generator
 
 
-def check_grid(grid: Tensor) -> Tensor:
-    """Validate a time grid: 1-d, at least 2 points, strictly increasing, inside [0, 1]."""
+def check_grid(grid: Tensor, *, backward: bool = False) -> Tensor:
+    """Validate a time grid: 1-d, at least 2 points, inside [0, 1], strictly increasing (sampling: noise -> data) or,
+    with ``backward=True``, strictly decreasing (inversion: data -> noise)."""
     if not isinstance(grid, Tensor) or grid.ndim != 1 or grid.numel() < 2:
         raise ValueError("a time grid must be a 1-d tensor with at least 2 points (t_0, ..., t_N)")
     if not torch.isfinite(grid).all() or grid.min() < 0 or grid.max() > 1:
         raise ValueError("a time grid must lie in [0, 1] (t = 0 is noise, t = 1 is data)")
-    if not (grid[1:] > grid[:-1]).all():
-        raise ValueError("a time grid must be strictly increasing: sampling runs from t = 0 (noise) to t = 1 (data)")
+    if backward and not (grid[1:] < grid[:-1]).all():
+        raise ValueError("a backward (inversion) grid must be strictly decreasing: it runs from t = 1 (data) to t = 0 "
+                         "(noise); flows.inversion.invert reverses a sampling grid for you")
+    if not backward and not (grid[1:] > grid[:-1]).all():
+        raise ValueError("a time grid must be strictly increasing: sampling runs from t = 0 (noise) to t = 1 (data); "
+                         "to integrate backwards (inversion) use flows.inversion.invert")
     return grid

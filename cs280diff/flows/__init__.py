@@ -4,9 +4,10 @@
   schedules    time grids t_0 = 0 < ... < t_N = 1 (uniform, EDM's rho, SD3's shift)
   solvers      ODE steps (Euler, Heun), the sampling loop, NFE counting, a DOP853 reference solution
   stochastic   fresh-noise samplers: the SDE family (Euler-Maruyama) and EDM's churn
+  inversion    data -> noise with the same steps on a reversed grid, the implicit fixed-point step, latent checks
   metrics      W1, sliced W, energy distance (also to an exact mixture), endpoint errors, convergence order, modes
   experiments  the measurements behind notebooks 1-4's experiment exercises (swaps, error by t, crossover, η sweep)
-Later notebooks add inversion, guidance and distillation here.
+Later notebooks add guidance and distillation here.
 
 May import: the top-level modules (``conventions``, ``validate``, ``runtime``) and each other; never ``nets``,
 ``images``, ``plots``, ``recipes`` or ``course``.  Fields are plain callables ``field(x, t, **cond) -> v``, so the

@@ -43,13 +43,14 @@ def heun_step(field: Field, x: Tensor, t: float, t_next: float, **cond) -> Tenso
 
 def sample(field: Field, x: Tensor, grid: Tensor, *, step: Callable = euler_step, cond: dict | None = None,
            callback: Callable[[dict], None] | None = None, progress: bool = False,
-           return_trajectory: bool = False, check_every: int = CHECK_EVERY):
+           return_trajectory: bool = False, check_every: int = CHECK_EVERY, backward: bool = False):
     """Integrate dx/dt = field(x, t, **cond) over ``grid`` (t_0 = start, t_N = end) with ``step``.
 
     Args:
         field: velocity field ``field(x, t, **cond) -> v``.
         x: (batch, *dims) state at grid[0] (noise when grid[0] = 0).
-        grid: (N + 1,) increasing times.
+        grid: (N + 1,) increasing times; decreasing with ``backward=True`` (inversion, data -> noise: the same
+            steps with t_next < t; ``flows.inversion.invert`` reverses a sampling grid).
         step: a step function (``euler_step``, ``heun_step``, or your own with the same signature).
         callback: called after every step with ``{"i", "t", "t_next", "x"}``.
         progress: show a tqdm progress bar.
@@ -60,7 +61,7 @@ def sample(field: Field, x: Tensor, grid: Tensor, *, step: Callable = euler_step
         x at grid[-1] (and the trajectory if asked).
     """
     check_x(x)
-    grid = check_grid(grid)
+    grid = check_grid(grid, backward=backward)
     check_every = check_int(check_every, "check_every")
     cond = cond or {}
     times = [float(s) for s in grid.tolist()]
