@@ -23,7 +23,7 @@ from typing import Callable, Mapping
 
 import torch
 
-from cs280diff.integrity import GradingError, ShortcutError, disarmed, stderr_to_stdout, tampering
+from cs280diff.integrity import GradingError, ShortcutError, disarmed, disarming, stderr_to_stdout, tampering
 
 Tensor = torch.Tensor
 
@@ -45,6 +45,8 @@ def _untampered(force: bool = False) -> None:
     A check costs about a millisecond, so helpers called in a tight loop check at most every 50 ms; ``exercise`` and
     ``passed``, at the start and the end of every test cell, always check.
     """
+    if disarming():  # a helper called from inside the student's function: the references hold our tripwires now;
+        return  # the next helper after the call (``passed`` at the latest) checks again
     now = time.perf_counter()
     if not force and now - _LAST_CHECK[0] < 0.05:
         return

@@ -204,6 +204,7 @@ def tampering() -> list[str]:
 
 # ----------------------------------------------------------------------------------------------- shortcut tripwires
 _FIRED: list[str] = []
+_DISARMED = [0]  # how many disarmed blocks are active (a check helper may run inside one)
 
 
 def fire(label: str):
@@ -227,6 +228,12 @@ def _plain_function(ref) -> types.FunctionType:
     return fn
 
 
+def disarming() -> bool:
+    """True while a ``disarmed`` block is active: the package's references then carry our own tripwire code, which
+    the tamper check must not mistake for an answer cell's tampering."""
+    return _DISARMED[0] > 0
+
+
 @contextlib.contextmanager
 def disarmed(refs, exercise: str):
     """Inside this block every function in ``refs`` fails when called; yields the list of tripwires that fired."""
@@ -234,6 +241,7 @@ def disarmed(refs, exercise: str):
     saved = [(fn, fn.__code__) for fn in fns]
     start = len(_FIRED)
     fired: list[str] = []
+    _DISARMED[0] += 1
     try:
         for fn in fns:
             label = (f"{exercise} calls {fn.__module__}.{fn.__qualname__}, the package's own answer to this "
@@ -243,5 +251,6 @@ def disarmed(refs, exercise: str):
     finally:
         for fn, code in saved:
             fn.__code__ = code
+        _DISARMED[0] -= 1
         fired += _FIRED[start:]
         del _FIRED[start:]

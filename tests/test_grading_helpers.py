@@ -108,3 +108,24 @@ def test_an_exercise_may_not_call_its_own_reference_by_any_name():
         torch.testing.assert_close(solvers.heun_step(ring, x, 0.1, 0.3), want)  # the reference is armed again
     finally:
         grading.exercise(None)
+
+
+def test_a_check_helper_called_inside_the_students_function_is_not_a_false_tamper():
+    """A test's field may call grading.check_true from inside the student's function (notebook 2's linear field does);
+    the references then hold our tripwires, and a tamper check running there (its 50 ms throttle expired) flagged
+    "fm_loss was replaced" and cost a correct answer its points (seen once in CI)."""
+    import time
+
+    from cs280diff.nets import training
+
+    def field(x, t):
+        time.sleep(0.06)  # past the tamper check's throttle
+        grading.check_true(True, "never shown")
+        return torch.zeros_like(x)
+
+    def loss(model, x1, generator):
+        return (model(x1, torch.zeros(len(x1))) ** 2).mean()
+
+    grading.exercise("flow_matching_loss", forbid=[training.fm_loss])
+    assert grading.call(loss, field, torch.randn(4, 2), torch.Generator()).item() == 0.0
+    grading.passed("no false flag")  # the forced check after the call sees the restored reference
