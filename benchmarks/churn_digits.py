@@ -35,7 +35,7 @@ import torch  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
-from cs280diff.flows import schedules  # noqa: E402
+from cs280diff.flows import schedules, stochastic  # noqa: E402
 from cs280diff.images import metrics, studies  # noqa: E402
 from cs280diff.nets import registry  # noqa: E402
 
@@ -90,7 +90,8 @@ def paired(fd_s: torch.Tensor, fd_0: torch.Tensor) -> dict:
 
 
 def gamma(S: float, n_steps: int) -> float:
-    return min(S / n_steps, math.sqrt(2) - 1)
+    """EDM's γ at a noise level inside the window (the package's rule, not a second copy of it)."""
+    return stochastic.churn_gamma(0.5, n_steps, S_churn=S)
 
 
 # ----------------------------------------------------------------------------------------------- markdown
