@@ -4,10 +4,12 @@
   schedules    time grids t_0 = 0 < ... < t_N = 1 (uniform, EDM's rho, SD3's shift)
   solvers      ODE steps (Euler, Heun), the sampling loop, NFE counting, a DOP853 reference solution
   stochastic   fresh-noise samplers: the SDE family (Euler-Maruyama) and EDM's churn
-  inversion    data -> noise with the same steps on a reversed grid, the implicit fixed-point step, latent checks
+  inversion    data -> noise with the same steps on a reversed grid, the implicit fixed-point step, latent checks,
+               editing by inversion and SDEdit
+  guidance     classifier-free guidance (the lecture's form)
   metrics      W1, sliced W, energy distance (also to an exact mixture), endpoint errors, convergence order, modes
-  experiments  the measurements behind notebooks 1-4's experiment exercises (swaps, error by t, crossover, η sweep)
-Later notebooks add guidance and distillation here.
+  experiments  the measurements behind notebooks 1-5's experiment exercises (swaps, η sweep, round trips, ...)
+Later notebooks add distillation here.
 
 May import: the top-level modules (``conventions``, ``validate``, ``runtime``) and each other; never ``nets``,
 ``images``, ``plots``, ``recipes`` or ``course``.  Fields are plain callables ``field(x, t, **cond) -> v``, so the

@@ -5,6 +5,7 @@ tests compare with these).
   field_error_by_time   notebook 2: the loss at each t split into the field error E|v_θ - v*|² and the floor L*(t)
   crossover_nfe         notebook 3: the budget from which one solver stays ahead of another
   eta_sweep             notebook 4: the SDE's noise level swept at a fixed NFE, with fresh noise per η
+  round_trip_errors     notebook 5: round-trip and latent errors of inversion against the number of steps, with orders
 
 Conventions (docs/conventions.md): t = 0 noise, t = 1 data, x_t = (1 - t) x0 + t x1, fields are field(x, t, **cond).
 """
@@ -15,13 +16,13 @@ from typing import Callable
 import torch
 
 from cs280diff import conventions
-from cs280diff.flows import schedules, stochastic
+from cs280diff.flows import inversion, metrics, schedules, solvers, stochastic
 from cs280diff.flows.solvers import Field
 from cs280diff.validate import check_int, check_number, check_x
 
 Tensor = torch.Tensor
 
-__all__ = ["swap_fraction", "field_error_by_time", "crossover_nfe", "eta_sweep"]
+__all__ = ["swap_fraction", "field_error_by_time", "crossover_nfe", "eta_sweep", "round_trip_errors"]
 
 
 def swap_fraction(x_start: Tensor, x_end: Tensor) -> float:
@@ -100,3 +101,26 @@ def eta_sweep(field: Field, etas, nfe: int, x0: Tensor, seed: int, metric: Calla
         x1 = stochastic.sde_euler_maruyama(field, x0, schedules.uniform(nfe), eta=eta, generator=gen, step=step, cond=cond)
         scores[k] = float(metric(x1))  # lower is better
     return scores, etas[int(scores.argmin())]
+
+
+def round_trip_errors(field: Field, x1: Tensor, z_exact: Tensor, n_steps, *, step: Callable = solvers.euler_step,
+                      invert: Callable | None = None) -> dict:
+    """Invert x1 (batch, *dims) on ``schedules.uniform(n)`` for each n in ``n_steps``, regenerate on the same grid.
+
+    ``invert(field, x1, grid, step=step)`` defaults to ``flows.inversion.invert``; z_exact is the exact inverse of x1
+    (e.g. ``solvers.reference_solution`` from t = 1 to 0).  Returns {"round_trip": (len,) float64 mean endpoint error
+    of the regenerated x1, "latent": (len,) float64 mean endpoint error of the latents against z_exact,
+    "order_round_trip", "order_latent": ``metrics.convergence_order`` fitted over n_steps}.
+    """
+    invert = invert or inversion.invert
+    n_steps = [check_int(n, "n_steps") for n in n_steps]
+    if len(n_steps) < 2:
+        raise ValueError("n_steps needs at least two step counts to fit an order")
+    rt, lat = torch.zeros(len(n_steps), dtype=torch.float64), torch.zeros(len(n_steps), dtype=torch.float64)
+    for k, n in enumerate(n_steps):
+        grid = schedules.uniform(n)
+        z = invert(field, x1, grid, step=step)  # data -> noise
+        back = solvers.sample(field, z, grid, step=step)  # noise -> data on the same grid
+        rt[k], lat[k] = metrics.mean_endpoint_error(back, x1), metrics.mean_endpoint_error(z, z_exact)
+    return {"round_trip": rt, "latent": lat, "order_round_trip": metrics.convergence_order(n_steps, rt),
+            "order_latent": metrics.convergence_order(n_steps, lat)}
