@@ -8,6 +8,7 @@
   latent_stats        mean, std and a normality check of latents, and their distance to an exact inverse
   edit                invert under one condition, regenerate under another (optionally a guided field)
   sdedit_noise        SDEdit's start: a clean x1 noised along the path to x_t0 = (1 - t0) eps + t0 x1
+  sdedit_grid         the uniform grid from t0 to 1
   sdedit              that start integrated from t0 to 1 under the target condition
 
 Conventions (docs/conventions.md): t = 0 noise, t = 1 data, grids increasing from ``flows.schedules``; a field is
@@ -30,8 +31,8 @@ from cs280diff.validate import check_grid, check_int, check_number, check_same_s
 
 Tensor = torch.Tensor
 
-__all__ = ["invert", "round_trip", "fixed_point_step", "fixed_point_invert", "latent_stats", "contraction_rate", "edit", "sdedit_noise",
-           "sdedit", "sdedit_grid"]
+__all__ = ["invert", "round_trip", "fixed_point_step", "fixed_point_invert", "latent_stats", "contraction_rate", "edit",
+           "sdedit_noise", "sdedit_grid", "sdedit"]
 
 
 def invert(field: Field, x1: Tensor, grid: Tensor, *, step: Callable = euler_step, cond: dict | None = None,
