@@ -23,10 +23,6 @@ def ring_data():
     return x1, solvers.reference_solution(RING, x1, t_span=(1.0, 0.0))
 
 
-def _per_sample(a, b):
-    return (a - b).flatten(1).norm(dim=1)
-
-
 def test_round_trip_understates_the_latent_error(ring_data):
     """Euler at 4 NFE per direction: round trip 0.111, latent error 0.583, latent std 0.505 (the issue's prototypes:
     0.11, 0.59, 0.50); Euler and Heun converge at about their orders."""
@@ -49,12 +45,12 @@ def test_fixed_point_round_trip_is_exact_but_its_latents_are_not(ring_data):
     for n, share_lo in ((50, 0.975), (100, 0.999)):
         grid = schedules.uniform(n)
         z, _ = inversion.fixed_point_invert(RING, x1, grid, iters=10)
-        err = _per_sample(solvers.sample(RING, z, grid), x1)
+        err = metrics.endpoint_error(solvers.sample(RING, z, grid), x1)
         assert (err <= 1e-5).double().mean() >= share_lo
         naive = metrics.mean_endpoint_error(inversion.invert(RING, x1, grid), z_star)
         assert metrics.mean_endpoint_error(z, z_star) >= 0.9 * naive
     z20, _ = inversion.fixed_point_invert(RING, x1, schedules.uniform(50), iters=20)
-    assert (_per_sample(solvers.sample(RING, z20, schedules.uniform(50)), x1) <= 1e-5).double().mean() >= 0.99
+    assert (metrics.endpoint_error(solvers.sample(RING, z20, schedules.uniform(50)), x1) <= 1e-5).double().mean() >= 0.99
 
 
 def test_fixed_point_failures_at_10_steps_follow_the_contraction_rate_and_damping_fixes_most(ring_data):
@@ -68,16 +64,16 @@ def test_fixed_point_failures_at_10_steps_follow_the_contraction_rate_and_dampin
         x, _, _ = inversion.fixed_point_step(RING, x, t_next, t, iters=10)
         rates.append(inversion.contraction_rate(RING, x, t_next, t - t_next))
     worst = torch.stack(rates, 1).max(1).values
-    fail = _per_sample(solvers.sample(RING, x, grid), x1) > 1e-3
+    fail = metrics.endpoint_error(solvers.sample(RING, x, grid), x1) > 1e-3
     assert 0.15 < fail.double().mean() < 0.30
     assert fail[worst > 1].double().mean() > 0.9
     assert worst[fail].median() > worst[~fail].median() + 0.2  # 0.81 vs 0.50
-    dist = _per_sample(x1, RING.means[RING.posteriors(x1, 1.0).argmax(1)])
+    dist = metrics.endpoint_error(x1, RING.means[RING.posteriors(x1, 1.0).argmax(1)])
     assert dist[fail].mean() > 1.5 * dist[~fail].mean()
 
     def share_failing(**kw):
         z, _ = inversion.fixed_point_invert(RING, x1, grid, iters=20, **kw)
-        return (_per_sample(solvers.sample(RING, z, grid), x1) > 1e-3).double().mean().item()
+        return (metrics.endpoint_error(solvers.sample(RING, z, grid), x1) > 1e-3).double().mean().item()
 
     plain, damped = share_failing(), share_failing(damping=0.5)
     assert plain > 0.12 and damped < 0.04 and damped < plain / 4
