@@ -8,6 +8,7 @@ Where things live (each room's ``__init__`` says what it holds and what it may i
                                             profile / seeds, the check helpers that test cells import
   flows/     the mathematics: mixture oracles, schedules, ODE and SDE samplers, distances
   nets/      networks, their training, checkpoints and the shipped weights
+  distill/   fewer steps: progressive distillation, distribution matching (DMD), reflow, a few-step sampler table
   images/    the digits and image metrics
   plots/     figures and widgets for the notebooks
   recipes/   how the shipped weights are built (maintainers)

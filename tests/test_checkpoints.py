@@ -24,7 +24,7 @@ def _manifest() -> dict:
 
 def test_manifest_matches_the_recipes_and_the_size_budget():
     """Every recipe in SPECS is shipped with the same architecture and training settings; files verify; the weights
-    together stay under 10 MB; every entry records sha256, metrics and its headline metric."""
+    together stay under 14 MB (MAX_TOTAL_BYTES); every entry records sha256, metrics and its headline metric."""
     manifest = _manifest()
     assert sorted(manifest["models"]) == SHIPPED
     for name, spec in specs.SPECS.items():
@@ -120,12 +120,24 @@ def _tiny_specs():
     clf = replace(specs.SPECS["digits_noisy_classifier"], name="tiny_noisy",
                   arch={"size": 8, "width": 4, "feat": 8, "t_embed": 8, "dropout": 0.3},
                   train={**specs.SPECS["digits_noisy_classifier"].train, "steps": 20, "batch_size": 16})
-    return {"tiny_ring": ring, "tiny_noisy": clf}
+    tiny = {"arch": {"dim": 2, "hidden": 16, "depth": 2, "t_embed": 8, "n_classes": 8}}
+    pd2 = replace(specs.SPECS["ring_pd2"], name="tiny_pd2", **tiny,
+                  train={**specs.SPECS["ring_pd2"].train, "init": "tiny_ring", "start_steps": 4,
+                         "iters": {"2": 10}, "batch_size": 16})
+    dmd = replace(specs.SPECS["ring_dmd"], name="tiny_dmd",
+                  arch={"dim": 2, "hidden": 16, "depth": 2, "t_embed": 8, "init_scale": 0.01},
+                  train={**specs.SPECS["ring_dmd"].train, "teacher": "tiny_ring", "steps": 5, "warmup": 5,
+                         "fake_updates": 1, "batch_size": 16})
+    rf = replace(specs.SPECS["ring_reflow"], name="tiny_reflow", **tiny,
+                 train={**specs.SPECS["ring_reflow"].train, "init": "tiny_ring", "pairs": 64, "pair_steps": 4,
+                        "steps": 10, "batch_size": 16})
+    return {"tiny_ring": ring, "tiny_noisy": clf, "tiny_pd2": pd2, "tiny_dmd": dmd, "tiny_reflow": rf}
 
 
 def test_build_is_deterministic(tmp_path):
     """Building the same tiny recipes twice (a ring MLP with EMA and condition dropout, a noisy classifier with
-    dropout) gives byte-identical files; the manifest records sha256, metrics, and the result loads."""
+    dropout, and a PD student, a DMD generator and a reflowed field distilled from that ring MLP or the exact ring)
+    gives byte-identical files; the manifest records sha256, metrics, and the result loads."""
     specs = _tiny_specs()
     manifests = [recipes_build.build(None, tmp_path / f"run{i}", specs=specs, progress=False) for i in range(2)]
     for name in specs:

@@ -9,7 +9,7 @@
   guidance     classifier-free guidance (the lecture's form)
   metrics      W1, sliced W, energy distance (also to an exact mixture), endpoint errors, convergence order, modes
   experiments  the measurements behind notebooks 1-5's experiment exercises (swaps, η sweep, round trips, ...)
-Later notebooks add distillation here.
+Distillation, which trains networks, is the ``distill`` room.
 
 May import: the top-level modules (``conventions``, ``validate``, ``runtime``) and each other; never ``nets``,
 ``images``, ``plots``, ``recipes`` or ``course``.  Fields are plain callables ``field(x, t, **cond) -> v``, so the

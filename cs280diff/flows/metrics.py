@@ -182,6 +182,32 @@ def mode_masses(samples: Tensor, mixture) -> Tensor:
     return torch.bincount(k, minlength=mixture.n_components).double() / k.numel()
 
 
+def sliced_wasserstein_to_mixture(samples: Tensor, mixture, n_projections: int = 128,
+                                  generator: torch.Generator | None = None, n_grid: int = 16_001) -> float:
+    """Sliced W1 between samples and the *exact* mixture: no second sample set, so a lower noise floor.
+
+    Each random unit direction θ projects the mixture exactly onto the 1D mixture Σ_k π_k N(θ·μ_k, s_k²); its W1 to
+    the projected samples is ∫ |F_n − F| du (trapezoid on ``n_grid`` points covering both), averaged over
+    ``n_projections`` directions drawn from ``generator``.  samples (n, *dims) with prod(dims) = D.  On the ring,
+    exact samples score ≈ 0.011 at n = 10k and ≈ 0.007 at 50k; all samples on the data mean score 4/π ≈ 1.27.
+    """
+    check_int(n_projections, "n_projections")
+    x = _check_samples(samples, mixture)
+    gen_device = generator.device if generator is not None else torch.device("cpu")
+    theta = torch.randn(mixture.dim, n_projections, generator=generator, device=gen_device, dtype=torch.float64)
+    theta = (theta / theta.norm(dim=0, keepdim=True)).cpu().T  # random unit directions (P, D)
+    reach = max(x.norm(dim=1).max().item(), (mixture.means.norm(dim=1) + 8 * mixture.stds).max().item())
+    u = torch.linspace(-reach, reach, n_grid, dtype=torch.float64)  # covers every projection of both
+    total = 0.0
+    for th in theta.split(16):  # 16 directions at a time
+        proj = torch.sort(th @ x.T, dim=1).values  # sorted projected samples (p, n)
+        f_n = torch.searchsorted(proj, u.expand(len(th), -1).contiguous(), right=True) / x.shape[0]  # empirical CDF
+        z = (u[None, :, None] - (th @ mixture.means.T)[:, None, :]) / mixture.stds  # (p, G, K) standardised
+        f = (mixture.weights * 0.5 * (1 + torch.erf(z / math.sqrt(2)))).sum(-1)  # exact projected CDF (p, G)
+        total += torch.trapezoid((f_n - f).abs(), u, dim=1).sum().item()  # W1 per direction
+    return total / n_projections
+
+
 def mode_mass_error(samples: Tensor, mixture) -> float:
     """Total variation between the per-mode masses of the samples and the weights: ½ Σ_k |m_k - π_k| in [0, 1].
 

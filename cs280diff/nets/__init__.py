@@ -3,6 +3,7 @@
   embeddings   the sinusoidal time embedding, checked class labels (null class for classifier-free guidance)
   mlp          ``MLPVelocity``, a velocity MLP for toy data and flattened images
   unet         ``TinyUNet``, a small convolutional UNet velocity field for digits
+  generator    ``OneStepGenerator``, x = z + f(z): the one-step sampler that DMD trains
   classifiers  clean and noisy (time-conditioned) digit classifiers, their training, accuracy
   training     the flow-matching loss, EMA, the training loop
   checkpoints  safetensors save / load with deterministic bytes (never pickle)

@@ -203,3 +203,29 @@ def edit_explorer(field, images, labels, *, classifier, n_steps: int = 20, step=
                         method=W.ToggleButtons(options=["SDEdit", "inversion"], description="method"),
                         t0=W.FloatSlider(value=0.4, min=0.05, max=0.95, step=0.05, description="t0",
                                          continuous_update=False))
+
+
+# ----------------------------------------------------------------------------------------------- notebook 6: few steps
+def fewstep_explorer(samplers: dict, z, mixture: GaussianMixture, x_ode=None):
+    """Method and NFE live: one-step / few-step samples from the same noise, with their distance to the data.
+
+    samplers: {method: {nfe: FewStep}} (``distill.fewstep``); z (n, 2) noise; x_ode: the teacher's ODE output from z
+    (then the coupling, the mean distance to it, is printed too).
+    """
+    nfes = sorted({n for by_nfe in samplers.values() for n in by_nfe})
+
+    def show(method: str, nfe: int):
+        if nfe not in samplers[method]:
+            print(f"{method} has no sampler at {nfe} NFE (it has {sorted(samplers[method])})")
+            return
+        x = samplers[method][nfe](z)
+        _, ax = plt.subplots(figsize=(4.6, 4.6))
+        plot_samples_2d(x, mixture, ax=ax, title=f"{method}, {nfe} NFE")
+        plt.show()
+        sw = metrics.sliced_wasserstein_to_mixture(x, mixture, generator=torch.Generator().manual_seed(0))
+        print(f"sliced W1 to the exact ring: {sw:.4f}   near a mode: {metrics.fraction_near_modes(x, mixture):.3f}")
+        if x_ode is not None:
+            print(f"coupling (mean |x - ODE(z)|): {metrics.mean_endpoint_error(x, x_ode):.3f}")
+
+    return _interactive(show, method=W.Dropdown(options=list(samplers), description="method"),
+                        nfe=W.SelectionSlider(options=nfes, value=nfes[0], description="NFE", continuous_update=False))

@@ -5,7 +5,7 @@
   measure      the build-time metrics (accuracy, FD-digits, endpoint errors, ...)
   __main__     ``python -m cs280diff.recipes build | measure | verify | compare | list``
 
-Maintainer tooling: it may import everything student-facing (top level, ``flows``, ``nets``, ``images``); nothing
+Maintainer tooling: it may import everything student-facing (top level, ``flows``, ``nets``, ``distill``, ``images``); nothing
 student-facing imports it.  It sits above ``images`` because the build measures image metrics, which read the
 shipped classifier through ``nets.registry``.
 """

@@ -19,12 +19,12 @@ from pathlib import Path
 import torch
 
 from cs280diff.flows import mixtures
-from cs280diff.images import digits
 from cs280diff.nets import classifiers, training
 from cs280diff.nets.checkpoints import save_model
 from cs280diff.nets.registry import MANIFEST, construct, read_manifest, sha256_file, weights_dir
+from cs280diff.recipes import distilled
 from cs280diff.recipes.measure import deterministic, measure_one
-from cs280diff.recipes.specs import SPECS, Spec
+from cs280diff.recipes.specs import DISTILLED_KINDS, SPECS, Spec
 
 __all__ = ["build", "measure", "compare"]
 
@@ -32,8 +32,7 @@ __all__ = ["build", "measure", "compare"]
 def _sampler(data: str):
     """``sample_data(n, generator) -> (x1, y)`` for a spec's data string."""
     if data.startswith("digits/"):
-        _, split, size = data.split("/")
-        return digits.digits_sampler(split, int(size))
+        return distilled.data_sampler(data)
     mixture = {"ring_2d": mixtures.ring_2d, "lecture_1d": mixtures.lecture_1d}[data]()
     return lambda n, generator: mixture.sample(n, generator, return_labels=True)
 
@@ -46,7 +45,9 @@ def _train_one(spec: Spec, out_dir: Path, progress: bool) -> dict:
         model = construct(spec.cls, spec.arch)
         settings = {k: v for k, v in spec.train.items() if k != "data"}
         sample_data = _sampler(spec.train["data"])
-        if spec.kind in ("classifier", "noisy_classifier"):
+        if spec.kind in DISTILLED_KINDS:
+            model = distilled.train_distilled(spec, out_dir)  # from the teachers already in out_dir
+        elif spec.kind in ("classifier", "noisy_classifier"):
             classifiers.train_classifier(model, sample_data, progress=progress, **settings)
         else:
             result = training.train(model, sample_data, progress=progress, **settings)
@@ -88,10 +89,14 @@ def build(names=None, out_dir: str | os.PathLike | None = None, *, jobs: int = 1
     except FileNotFoundError:
         manifest = {"models": {}}
     start = time.perf_counter()
-    entries = _train_all([specs[n] for n in names], out, jobs, progress)
+    distilled.forget_chains()
+    for stage in (False, True):  # teachers first, then the models distilled from them
+        chosen = [specs[n] for n in names if (specs[n].kind in DISTILLED_KINDS) == stage]
+        chosen.sort(key=lambda s: s.train.get("steps", 0))  # a PD chain to 1 step also yields 2, 4, 8
+        if chosen:
+            manifest["models"].update(_train_all(chosen, out, 1 if stage else jobs, progress))
+            _write_manifest(out, manifest)
     train_wall = time.perf_counter() - start
-    manifest["models"].update(entries)
-    _write_manifest(out, manifest)
     order = sorted(names, key=lambda n: n != "digits_classifier")  # the classifier's floors first
     manifest = measure(order, out, progress=progress)  # metrics of the fresh weights, written to the manifest
     manifest["build"] = {"command": "python -m cs280diff.recipes build" + (f" --jobs {jobs}" if jobs > 1 else ""),

@@ -7,8 +7,9 @@ from pathlib import Path
 import torch
 
 from cs280diff import conventions
+from cs280diff.distill import fewstep
 from cs280diff.flows import metrics, mixtures, schedules, solvers
-from cs280diff.images import digits
+from cs280diff.images import digits, studies
 from cs280diff.images import metrics as image_metrics
 from cs280diff.nets import classifiers
 from cs280diff.nets.registry import load_pretrained, read_manifest
@@ -96,6 +97,44 @@ def _measure_mixture_velocity(model, data: str) -> dict:
             "sw_model": sw(x_model, real_a), "sw_floor": sw(real_b, real_a)}
 
 
+RING_EVAL_N = 20_000
+
+
+def _ring_scores(x, ring, x_ode, suffix: str = "") -> dict:
+    """Exact sliced W1, the fraction near a mode, the per-mode mass error and the coupling to the exact ODE."""
+    sw = metrics.sliced_wasserstein_to_mixture(x, ring, generator=torch.Generator().manual_seed(EVAL_SEED))
+    return {f"sliced{suffix}": sw, f"on_mode{suffix}": metrics.fraction_near_modes(x, ring),
+            f"mass_error{suffix}": metrics.mode_mass_error(x, ring), f"coupling{suffix}": fewstep.coupling(x, x_ode)}
+
+
+def _measure_distilled(model, entry: dict) -> dict:
+    """Ring: scores of 20k samples at the model's own step count (PD), 1 step (DMD), 1 and 4 steps (reflow).
+    Digits (PD student, DMD generator): FD-digits (359 test labels) and accuracy, beside the teacher's Euler at equal
+    NFE."""
+    cfg = entry["train"]
+    if cfg["data"] == "ring_2d":
+        ring = mixtures.ring_2d()
+        z = torch.randn(RING_EVAL_N, 2, generator=torch.Generator().manual_seed(EVAL_SEED))
+        x_ode = solvers.sample(ring, z.double(), schedules.uniform(64), step=solvers.heun_step).float()
+        if entry["kind"] == "dmd":
+            return _ring_scores(fewstep.one_step(model)(z), ring, x_ode)
+        steps = [cfg["steps"]] if entry["kind"] == "pd" else [1, 4]
+        out = {}
+        for n in steps:
+            out.update(_ring_scores(fewstep.ode(model, n)(z), ring, x_ode, "" if n == steps[0] else f"_{n}"))
+        return out
+    labels, z = studies.study_labels(), studies.start_noise(EVAL_SEED)
+    teacher = load_pretrained(cfg["teacher"])
+    n = 1 if entry["kind"] == "dmd" else cfg["steps"]
+    mine = fewstep.one_step(model) if entry["kind"] == "dmd" else fewstep.ode(model, n)
+    out = {}
+    for prefix, sampler in (("", mine), ("euler_", fewstep.ode(teacher, n))):
+        x = sampler(z, y=labels)
+        out[f"{prefix}fd_n359"] = image_metrics.fd_digits(x)
+        out[f"{prefix}accuracy"] = image_metrics.class_accuracy(x, labels)
+    return out
+
+
 def measure_one(name: str, directory: Path) -> dict:
     """The build-time metrics of model ``name`` of the weights folder ``directory``."""
     entry = read_manifest(directory)["models"][name]
@@ -103,6 +142,8 @@ def measure_one(name: str, directory: Path) -> dict:
     with deterministic():
         if entry["kind"] in ("classifier", "noisy_classifier"):
             return _measure_classifier(model, entry["kind"])
+        if entry["kind"] in ("pd", "dmd", "reflow"):
+            return _measure_distilled(model, entry)
         if entry["kind"] == "digits_velocity":
             return _measure_digits_velocity(model, load_pretrained("digits_classifier", directory=directory))
         return _measure_mixture_velocity(model, entry["train"]["data"])

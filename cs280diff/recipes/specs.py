@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-__all__ = ["Spec", "SPECS"]
+__all__ = ["Spec", "SPECS", "DISTILLED_KINDS"]
 
 
 @dataclass(frozen=True)
@@ -14,7 +14,8 @@ class Spec:
     """How to build one shipped model: architecture, data, training settings, and what to measure.
 
     kind: "classifier" / "noisy_classifier" (``classifiers.train_classifier``), "digits_velocity" or "mixture_velocity"
-    (``train.train``, the EMA weights are shipped).  ``tolerances``: absolute tolerance per metric for ``compare``.
+    (``train.train``, the EMA weights are shipped), or a distillation of shipped teachers, "pd" / "dmd" / "reflow"
+    (``recipes.distilled``; its ``train`` names the teacher and is built after the teachers).  ``tolerances``: absolute tolerance per metric for ``compare``.
     """
     name: str
     cls: str
@@ -31,6 +32,29 @@ _MIXTURE_TOL = {"endpoint_error": 0.03, "cond_endpoint_error": 0.03, "sw_model":
 _VELOCITY_TOL = {"accuracy": 0.02, "fd": 0.3, "fd_n359": 0.3, "precision": 0.05, "recall": 0.05,
                  "diversity_ratio": 0.05, "uncond_fd": 1.0, "uncond_fd_n359": 1.0, "uncond_precision": 0.05,
                  "uncond_recall": 0.05, "uncond_diversity_ratio": 0.05}
+
+_RING_ARCH = {"dim": 2, "hidden": 128, "depth": 3, "t_embed": 32, "n_classes": 8}
+_RING_PD = {"method": "pd", "data": "ring_2d", "teacher": "exact:ring_2d", "init": "ring_mlp", "start_steps": 64,
+            "iters": {"32": 500, "16": 500, "8": 1000, "4": 1500, "2": 3000, "1": 3000}, "lr": 1e-3,
+            "batch_size": 512, "seed": 0}
+_DISTILLED_TOL = {"sliced": 0.01, "on_mode": 0.05, "mass_error": 0.03, "coupling": 0.1, "fd_n359": 0.3,
+                  "accuracy": 0.03}
+
+
+def _ring_pd(steps: int) -> "Spec":
+    return Spec(f"ring_pd{steps}", "MLPVelocity", _RING_ARCH, "pd", {**_RING_PD, "steps": steps},
+                f"progressive-distillation student of the exact ring's 64-step Euler flow, {steps} Euler step(s) "
+                f"(initialised from ring_mlp, call it with y=None)", "sliced", _DISTILLED_TOL)
+
+
+def _ring_dmd(name: str, teacher: str, what: str) -> "Spec":
+    return Spec(name, "OneStepGenerator", {"dim": 2, "hidden": 256, "depth": 3, "t_embed": 32, "init_scale": 0.01},
+                "dmd", {"method": "dmd", "data": "ring_2d", "teacher": teacher, "steps": 8000, "batch_size": 512,
+                        "lr": 1e-3, "fake_updates": 5, "warmup": 500, "fake_hidden": 128, "reg_weight": 0.25,
+                        "pairs": 20000, "pair_steps": 64, "seed": 0},
+                f"one-step DMD generator x = G(z) for the ring (fake MLP 128 x 3, regression weight 0.25 on "
+                f"Heun-64 pairs), real score = {what}", "sliced", _DISTILLED_TOL)
+
 
 SPECS: dict[str, Spec] = {s.name: s for s in [
     Spec("digits_classifier", "DigitClassifier", {"size": 8, "width": 32, "feat": 64, "dropout": 0.2}, "classifier",
@@ -64,4 +88,26 @@ SPECS: dict[str, Spec] = {s.name: s for s in [
                               "ema_decay": 0.999, "p_uncond": 0.2, "seed": 0},
          "velocity MLP for data.lecture_1d() (3 modes), conditional on the mode (null class 3, p_uncond = 0.2)",
          "endpoint_error", _MIXTURE_TOL),
+    *[_ring_pd(n) for n in (1, 2, 4, 8)],
+    _ring_dmd("ring_dmd", "exact:ring_2d", "the exact oracle"),
+    _ring_dmd("ring_dmd_mlp", "ring_mlp", "the learned ring_mlp"),
+    Spec("ring_reflow", "MLPVelocity", _RING_ARCH, "reflow",
+         {"method": "reflow", "data": "ring_2d", "teacher": "exact:ring_2d", "init": "ring_mlp", "pairs": 50000,
+          "pair_steps": 64, "steps": 6000, "batch_size": 512, "lr": 1e-3, "seed": 0},
+         "reflowed ring field: ring_mlp retrained on (z, exact Heun-64 ODE output) pairs (call it with y=None)",
+         "sliced", _DISTILLED_TOL),
+    Spec("digits_mlp_pd2", "MLPVelocity", {"dim": 64, "hidden": 512, "depth": 3, "t_embed": 32, "n_classes": 10},
+         "pd", {"method": "pd", "data": "digits/train/8", "teacher": "digits_mlp", "start_steps": 64, "steps": 2,
+                "iters": {"32": 500, "16": 500, "8": 1000, "4": 1500, "2": 2500}, "lr": 3e-4, "batch_size": 256,
+                "seed": 0},
+         "progressive-distillation student of digits_mlp (64 Euler steps), 2 Euler steps, class-conditional",
+         "fd_n359", _DISTILLED_TOL),
+    Spec("digits_dmd", "OneStepGenerator", {"dim": 64, "hidden": 512, "depth": 3, "t_embed": 32, "n_classes": 10,
+                                            "init_scale": 1.0},
+         "dmd", {"method": "dmd", "data": "digits/train/8", "teacher": "digits_mlp", "init": "teacher",
+                 "shape": [1, 8, 8], "steps": 3000, "batch_size": 128, "lr": 3e-4, "fake_updates": 2, "warmup": 100,
+                 "seed": 0},
+         "one-step DMD generator x = G(z, y) of digits, real score = digits_mlp; G and the fake start from the "
+         "teacher (DMD2)", "fd_n359", _DISTILLED_TOL),
 ]}
+DISTILLED_KINDS = ("pd", "dmd", "reflow")
