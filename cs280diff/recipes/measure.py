@@ -107,7 +107,7 @@ def _ring_scores(x, ring, x_ode, suffix: str = "") -> dict:
             f"mass_error{suffix}": metrics.mode_mass_error(x, ring), f"coupling{suffix}": fewstep.coupling(x, x_ode)}
 
 
-def _measure_distilled(model, entry: dict) -> dict:
+def _measure_distilled(model, entry: dict, directory: Path) -> dict:
     """Ring: scores of 20k samples at the model's own step count (PD), 1 step (DMD), 1 and 4 steps (reflow).
     Digits (PD student, DMD generator): FD-digits (359 test labels) and accuracy, beside the teacher's Euler at equal
     NFE."""
@@ -124,14 +124,15 @@ def _measure_distilled(model, entry: dict) -> dict:
             out.update(_ring_scores(fewstep.ode(model, n)(z), ring, x_ode, "" if n == steps[0] else f"_{n}"))
         return out
     labels, z = studies.study_labels(), studies.start_noise(EVAL_SEED)
-    teacher = load_pretrained(cfg["teacher"])
+    teacher = load_pretrained(cfg["teacher"], directory=directory)
+    classifier = load_pretrained("digits_classifier", directory=directory)
     n = 1 if entry["kind"] == "dmd" else cfg["steps"]
     mine = fewstep.one_step(model) if entry["kind"] == "dmd" else fewstep.ode(model, n)
     out = {}
     for prefix, sampler in (("", mine), ("euler_", fewstep.ode(teacher, n))):
         x = sampler(z, y=labels)
-        out[f"{prefix}fd_n359"] = image_metrics.fd_digits(x)
-        out[f"{prefix}accuracy"] = image_metrics.class_accuracy(x, labels)
+        out[f"{prefix}fd_n359"] = image_metrics.fd_digits(x, classifier)
+        out[f"{prefix}accuracy"] = image_metrics.class_accuracy(x, labels, classifier)
     return out
 
 
@@ -143,7 +144,7 @@ def measure_one(name: str, directory: Path) -> dict:
         if entry["kind"] in ("classifier", "noisy_classifier"):
             return _measure_classifier(model, entry["kind"])
         if entry["kind"] in ("pd", "dmd", "reflow"):
-            return _measure_distilled(model, entry)
+            return _measure_distilled(model, entry, directory)
         if entry["kind"] == "digits_velocity":
             return _measure_digits_velocity(model, load_pretrained("digits_classifier", directory=directory))
         return _measure_mixture_velocity(model, entry["train"]["data"])

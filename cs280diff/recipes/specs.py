@@ -37,8 +37,9 @@ _RING_ARCH = {"dim": 2, "hidden": 128, "depth": 3, "t_embed": 32, "n_classes": 8
 _RING_PD = {"method": "pd", "data": "ring_2d", "teacher": "exact:ring_2d", "init": "ring_mlp", "start_steps": 64,
             "iters": {"32": 500, "16": 500, "8": 1000, "4": 1500, "2": 3000, "1": 3000}, "lr": 1e-3,
             "batch_size": 512, "seed": 0}
-_DISTILLED_TOL = {"sliced": 0.01, "on_mode": 0.05, "mass_error": 0.03, "coupling": 0.1, "fd_n359": 0.3,
-                  "accuracy": 0.03}
+_RING_TOL = {"sliced": 0.01, "on_mode": 0.05, "mass_error": 0.03, "coupling": 0.1}
+_DISTILLED_TOL = {**_RING_TOL, **{f"{k}_4": v for k, v in _RING_TOL.items()}, "fd_n359": 0.3, "accuracy": 0.03,
+                  "euler_fd_n359": 0.3, "euler_accuracy": 0.03}
 
 
 def _ring_pd(steps: int) -> "Spec":
