@@ -86,11 +86,23 @@ def velocity_from_x0(x: Tensor, t, x0_hat: Tensor) -> Tensor:
 
 
 def velocity_from_score(x: Tensor, t, score: Tensor) -> Tensor:
-    """Velocity from a score: v = (x_t + (1 - t) score) / t.  Needs t > 0."""
+    """Velocity from a score: v = (x_t + (1 - t) score) / t = x_t / t + ((1 - t) / t) score.  Needs t > 0."""
     tt = _xtv(x, t, score)
     if (tt <= 0).any():
         raise ValueError("v cannot be recovered from the score at t = 0; use t > 0")
-    return (x + (1 - tt) * score) / tt
+    return x / tt + velocity_change_from_score_change(tt, score)
+
+
+def velocity_change_from_score_change(t, d_score: Tensor) -> Tensor:
+    """Δv = ((1 - t) / t) Δscore: how the velocity moves when the score moves (v is affine in the score).
+
+    Classifier guidance adds s ∇ log p(c | x_t) to the score, so it adds ((1 - t) / t) s ∇ log p(c | x_t) to v.
+    t: a float or a tensor broadcastable against d_score, with t > 0.
+    """
+    tt = torch.as_tensor(t, dtype=d_score.dtype, device=d_score.device)
+    if (tt <= 0).any():
+        raise ValueError("the score-to-velocity factor (1 - t) / t is infinite at t = 0; use t > 0")
+    return ((1 - tt) / tt) * d_score
 
 
 # ----------------------------------------------------------------------------------------------- EDM sigma-space

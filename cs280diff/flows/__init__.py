@@ -6,7 +6,8 @@
   stochastic   fresh-noise samplers: the SDE family (Euler-Maruyama) and EDM's churn
   inversion    data -> noise with the same steps on a reversed grid, the implicit fixed-point step, latent checks,
                editing by inversion and SDEdit
-  guidance     classifier-free guidance (the lecture's form)
+  guidance     exact guidance oracles of a labelled mixture; CFG (batched), classifier guidance on x_t and on x̂1,
+               guidance intervals, autoguidance
   metrics      W1, sliced W, energy distance (also to an exact mixture), endpoint errors, convergence order, modes
   experiments  the measurements behind notebooks 1-5's experiment exercises (swaps, η sweep, round trips, ...)
 Distillation, which trains networks, is the ``distill`` room.

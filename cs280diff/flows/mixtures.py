@@ -141,11 +141,15 @@ class GaussianMixture:
         """Exact score ∇_x log p_t(x) = -Σ_k w_k (x - t μ_k) / var_k, same shape as x."""
         return self._score(x, t, tau=1.0)
 
-    def _velocity(self, x: Tensor, t, tau: float) -> Tensor:
-        """Σ_k w_k [μ_k + ((t s_k² - (1 - t)) / var_k)(x - t μ_k)] with w = softmax(logits / tau) (tau = 1: exact)."""
+    def _velocity(self, x: Tensor, t, tau: float, log_mask: Tensor | None = None) -> Tensor:
+        """Σ_k w_k [μ_k + ((t s_k² - (1 - t)) / var_k)(x - t μ_k)] with w = softmax(logits / tau) (tau = 1: exact).
+
+        log_mask (N, K): added to the logits (-inf drops a component: the field of a sub-mixture, e.g. one class).
+        """
         xf, t, var, diff, logits = self._terms(x, t)
         means, stds, _ = self.params(xf)
-        w = torch.softmax(logits / tau, dim=1)  # (tempered) posteriors
+        logits = logits / tau if log_mask is None else logits / tau + log_mask
+        w = torch.softmax(logits, dim=1)  # (tempered) posteriors
         coef = (t * stds**2 - (1 - t)) / var
         v = (w[:, :, None] * (means[None] + coef[:, :, None] * diff)).sum(1)
         return v.reshape(x.shape)
