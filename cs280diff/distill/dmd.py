@@ -82,6 +82,7 @@ def train_dmd(real: Callable, generator: nn.Module, fake: nn.Module, shape, *, s
     steps, fake_updates = check_int(steps, "steps"), check_int(fake_updates, "fake_updates")
     check_positive(lr, "lr")
     device = next(generator.parameters()).device
+    fake.requires_grad_(True)  # the fake is trained alongside (a frozen copy of the teacher is unfrozen)
     gen = torch.Generator().manual_seed(int(seed))  # all randomness of the loop
     opt_g, sched_g = _adam(generator.parameters(), lr, steps)
     opt_f, sched_f = _adam(fake.parameters(), lr, warmup + steps * fake_updates)
@@ -122,7 +123,6 @@ def train_dmd(real: Callable, generator: nn.Module, fake: nn.Module, shape, *, s
         opt_g.zero_grad(set_to_none=True)
         loss.backward()
         opt_g.step(), sched_g.step()
-        fake.requires_grad_(True)
         for _ in range(fake_updates):
             fake_step()
         norm = grad.flatten(1).norm(dim=1).mean().item()

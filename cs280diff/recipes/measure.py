@@ -102,9 +102,8 @@ RING_EVAL_N = 20_000
 
 def _ring_scores(x, ring, x_ode, suffix: str = "") -> dict:
     """Exact sliced W1, the fraction near a mode, the per-mode mass error and the coupling to the exact ODE."""
-    sw = metrics.sliced_wasserstein_to_mixture(x, ring, generator=torch.Generator().manual_seed(EVAL_SEED))
-    return {f"sliced{suffix}": sw, f"on_mode{suffix}": metrics.fraction_near_modes(x, ring),
-            f"mass_error{suffix}": metrics.mode_mass_error(x, ring), f"coupling{suffix}": fewstep.coupling(x, x_ode)}
+    scores = {**metrics.mixture_scores(x, ring, seed=EVAL_SEED), "coupling": fewstep.coupling(x, x_ode)}
+    return {f"{k}{suffix}": v for k, v in scores.items()}
 
 
 def _measure_distilled(model, entry: dict, directory: Path) -> dict:
