@@ -123,3 +123,60 @@ def test_interval_and_autoguidance_switch_where_they_say():
         torch.testing.assert_close(guidance.autoguided_field(good, badf, s)(x, t, y=y), want, rtol=1e-10, atol=1e-10)
     with pytest.raises(ValueError, match="t_lo <= t_hi"):
         guidance.interval_field(guided, plain, 0.7, 0.3)
+
+
+def test_class_log_density_and_the_tilted_density():
+    """log p(x | c) is the sub-mixture's log density; the tilted density is p(x | c) at s = 1 and p(x) at s = 0, and
+    at s = 3 its log is 3 log p(x | c) - 2 log p(x) exactly."""
+    x, _, _ = _xty(32, seed=3)
+    sub = mixtures.GaussianMixture(MIX.means[[1, 3, 4]], MIX.stds[[1, 3, 4]], MIX.weights[[1, 3, 4]])
+    assert torch.allclose(LM.class_log_prob(x, 1), sub.log_prob(x), atol=1e-12)
+    assert torch.allclose(guidance.tilted_log_density(LM, x, 1, 1.0), sub.log_prob(x), atol=1e-12)
+    assert torch.allclose(guidance.tilted_log_density(LM, x, 1, 0.0), MIX.log_prob(x), atol=1e-12)
+    assert torch.allclose(guidance.tilted_log_density(LM, x, 1, 3.0), 3 * sub.log_prob(x) - 2 * MIX.log_prob(x),
+                          atol=1e-10)
+
+
+def test_grid_total_variation_tells_exact_samples_from_others():
+    """Exact samples of a 2D mixture sit at the histogram floor; samples of another law are far; mass off the grid
+    counts as mismatch."""
+    from cs280diff.flows import metrics
+    ring = mixtures.ring_2d()
+    x = ring.sample(20_000, torch.Generator().manual_seed(0), dtype=torch.float64)
+    tv, p = metrics.grid_total_variation(x, ring.log_prob, lim=3.0, n=40)
+    assert p.shape == (40, 40) and abs(p.sum().item() - 1) < 1e-12
+    assert tv < 0.08
+    assert metrics.grid_total_variation(0.5 * x, ring.log_prob, lim=3.0, n=40)[0] > 0.9
+    assert metrics.grid_total_variation(x + 10.0, ring.log_prob, lim=3.0, n=40)[0] == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="features"):
+        metrics.grid_total_variation(torch.zeros(5, 3), ring.log_prob)
+
+
+def test_dropout_step_drops_labels_not_data():
+    """dropout_step: the model sees the null class for a p_uncond share of the batch and the data unchanged; the
+    step equals drop_labels + fm_loss + an optimiser step with the same draws."""
+    from cs280diff.conventions import path
+    from cs280diff.nets import training
+    from cs280diff.nets.mlp import MLPVelocity
+
+    class Spy(MLPVelocity):
+        def forward(self, x, t, y=None):
+            self.seen = (x.detach().clone(), torch.as_tensor(t).detach().clone(), y.clone())
+            return super().forward(x, t, y=y)
+
+    torch.manual_seed(0)
+    net = Spy(2, 16, 2, n_classes=3).double()
+    x1 = torch.randn(4000, 2, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
+    y = torch.randint(0, 3, (4000,), generator=torch.Generator().manual_seed(2))
+    g = torch.Generator().manual_seed(3)
+    loss = training.dropout_step(net, torch.optim.SGD(net.parameters(), lr=0.1), x1, y, 0.3, g)
+    x_seen, t_seen, y_seen = net.seen
+    g2 = torch.Generator().manual_seed(3)
+    drop = torch.rand(4000, generator=g2) < 0.3
+    t = torch.rand(4000, generator=g2, dtype=torch.float64)
+    x0 = torch.randn(x1.shape, generator=g2, dtype=torch.float64)
+    assert torch.equal(y_seen, torch.where(drop, 3, y)) and abs(drop.double().mean().item() - 0.3) < 0.03
+    assert torch.allclose(t_seen, t) and torch.allclose(x_seen, path(x0, x1, t))  # the data are not dropped
+    assert isinstance(loss, float) and loss > 0
+    with pytest.raises(ValueError, match="p_uncond"):
+        training.dropout_step(net, torch.optim.SGD(net.parameters(), lr=0.1), x1, y, 1.5, g)

@@ -8,6 +8,8 @@
   x1_classifier_guided_field  a clean classifier on x̂1(x_t), through the model's Jacobian or not
   interval_field        guidance only for t in an interval (Kynkäänniemi et al. 2024)
   autoguided_field      guide a model by a weaker version of itself (Karras et al. 2024)
+  two_class_toy         notebook 7's labelled 2D mixture: two classes of two components each, overlapping a little
+  tilted_log_density    s log p(x | c) + (1 - s) log p(x), the density CFG is often said to sample (it does not)
 
 Conventions (docs/conventions.md): s = 0 unconditional, s = 1 conditional, s > 1 extrapolates past the condition
 (the other common form, (1 + w) v_c - w v_∅, is s = 1 + w).  A field is ``field(x, t, **cond) -> v``; the
@@ -27,7 +29,8 @@ from cs280diff.validate import check_number, check_t
 Tensor = torch.Tensor
 
 __all__ = ["LabelledMixture", "cfg_field", "classifier_guided_field", "x1_classifier_guided_field",
-           "interval_field", "autoguided_field"]
+           "interval_field", "autoguided_field", "tilted_log_density",
+           "two_class_toy"]
 
 
 class LabelledMixture:
@@ -69,6 +72,13 @@ class LabelledMixture:
         logits = self.mixture._terms(x, t)[-1]
         lse = torch.logsumexp(logits, dim=1)
         return torch.logsumexp(logits + self._log_mask(y, x), dim=1) - lse
+
+    def class_log_prob(self, x: Tensor, y, t=1.0) -> Tensor:
+        """log p_t(x | y_i) for each sample: (N,), the density of class y's sub-mixture (t = 1: the data)."""
+        logits = self.mixture._terms(x, t)[-1]
+        log_w = torch.log(self.mixture.params(logits)[2])  # (K,) log mixture weights
+        mask = self._log_mask(y, x)
+        return torch.logsumexp(logits + mask, dim=1) - torch.logsumexp(log_w[None] + mask, dim=1)
 
 
 def cfg_field(field: Field, scale: float, *, key: str = "y", batched: bool = True) -> Field:
@@ -183,3 +193,29 @@ def autoguided_field(good: Field, bad: Field, scale: float) -> Field:
 
     field.scale = s
     return field
+
+
+def tilted_log_density(labelled: LabelledMixture, x: Tensor, y, scale: float) -> Tensor:
+    """s log p(x | y) + (1 - s) log p(x) at t = 1, unnormalised: (N,).
+
+    The "sharpened" density p(x | y)^s p(x)^(1 - s) ∝ p(x | y) p(y | x)^(s - 1).  CFG's field at scale s is the
+    same combination of the *noised* scores at every t, which is not the field of this density's noised path, so
+    CFG samples do not follow it for s ≠ 0, 1 (Chidambaram et al. 2024); notebook 7 measures the gap on a grid.
+    """
+    s = check_number(scale, "scale")
+    return s * labelled.class_log_prob(x, y) + (1 - s) * labelled.mixture.log_prob(x)
+
+
+def two_class_toy(width: float = 1.0) -> LabelledMixture:
+    """Notebook 7's toy: class 0 = components at (-1.2, 0.4) and (-0.2, 1.5), class 1 = (1.0, -0.2) and (0.1, -1.3).
+
+    Stds (0.45, 0.25, 0.45, 0.2) times ``width``, weights (0.3, 0.2, 0.3, 0.2): unequal in each class, and the two
+    wide components touch, so guidance has something to push apart.  width > 1 gives a "blurry model" of the same
+    data (autoguidance's good and bad models on the toy).
+    """
+    w = check_number(width, "width")
+    if w <= 0:
+        raise ValueError(f"width must be > 0, got {width}")
+    stds = [w * s for s in (0.45, 0.25, 0.45, 0.2)]
+    mixture = GaussianMixture([[-1.2, 0.4], [-0.2, 1.5], [1.0, -0.2], [0.1, -1.3]], stds, [0.3, 0.2, 0.3, 0.2])
+    return LabelledMixture(mixture, [0, 0, 1, 1])

@@ -134,6 +134,10 @@ def convergence_order(nfes, errors) -> float:
 
 
 # ----------------------------------------------------------------------------------------------- against a mixture
+class _Plane:
+    dim = 2  # stands in for a 2D mixture in _check_samples
+
+
 def _check_samples(samples: Tensor, mixture) -> Tensor:
     """Flatten (n, *dims) samples to (n, D) float64 and check D against the mixture."""
     if not isinstance(samples, Tensor):
@@ -282,3 +286,25 @@ def sampling_floor(metric, mixture, n: int, generator: torch.Generator, repeats:
     values = torch.tensor([float(metric(mixture.sample(n, generator, dtype=torch.float64))) for _ in range(repeats)],
                           dtype=torch.float64)
     return values.mean().item(), (values.std().item() if repeats > 1 else 0.0)
+
+
+def grid_total_variation(samples: Tensor, log_density, lim: float = 3.5, n: int = 60) -> tuple[float, Tensor]:
+    """Total variation between 2D samples and a density, both as masses on an n × n grid of cells over [-lim, lim]².
+
+    log_density(points (m, 2)) -> (m,) unnormalised log density, evaluated at the cell centres and normalised over
+    the grid.  Samples outside the square are dropped from the histogram (their share counts as mismatch).
+    Returns (tv, the density's cell masses (n, n), rows = y).  Even exact samples score above 0: n_cells / n_samples
+    sets a floor, so compare against exact samples of the same size.
+    """
+    check_int(n, "n")
+    x = _check_samples(samples, _Plane)  # (n, 2) float64 on the CPU
+    h = 2 * lim / n
+    centres = torch.linspace(-lim + h / 2, lim - h / 2, n, dtype=torch.float64)
+    gx, gy = torch.meshgrid(centres, centres, indexing="xy")
+    p = torch.softmax(log_density(torch.stack([gx.reshape(-1), gy.reshape(-1)], 1)).double(), 0)  # cell masses
+    idx = torch.floor((x + lim) / h).long()
+    keep = ((idx >= 0) & (idx < n)).all(1)
+    counts = torch.zeros(n * n, dtype=torch.float64).index_add_(0, idx[keep, 1] * n + idx[keep, 0],
+                                                               torch.ones(int(keep.sum()), dtype=torch.float64))
+    q = counts / x.shape[0]  # the samples' cell masses
+    return 0.5 * ((q - p).abs().sum().item() + (1 - q.sum().item())), p.reshape(n, n)

@@ -22,7 +22,7 @@ from cs280diff.validate import check_fraction, check_int, check_positive, check_
 
 Tensor = torch.Tensor
 
-__all__ = ["fm_loss", "EMA", "TrainResult", "train"]
+__all__ = ["fm_loss", "drop_labels", "dropout_step", "EMA", "TrainResult", "train"]
 
 
 def _gen_device(generator: torch.Generator | None) -> torch.device:
@@ -85,10 +85,30 @@ class TrainResult:
     seconds: float = 0.0
 
 
-def _drop_labels(y: Tensor, null_class: int, p_uncond: float, generator: torch.Generator) -> Tensor:
-    """Condition dropout for classifier-free guidance: each label becomes the null class with probability p_uncond."""
-    drop = torch.rand(y.shape[0], generator=generator, device=_gen_device(generator)) < p_uncond
-    return torch.where(drop.to(y.device), torch.full_like(y, null_class), y)
+def drop_labels(y: Tensor, null_class: int, p_uncond: float, generator: torch.Generator | None = None) -> Tensor:
+    """Condition dropout for classifier-free guidance: each label becomes ``null_class`` with probability p_uncond.
+
+    y (batch,) int64; one draw ``torch.rand(batch, generator=generator)`` (on the generator's device) decides, per
+    sample, whether its label is dropped (drawn < p_uncond).  The data are untouched: only the condition is removed.
+    """
+    drop = torch.rand(y.shape[0], generator=generator, device=_gen_device(generator)) < p_uncond  # which to drop
+    return torch.where(drop.to(y.device), torch.full_like(y, null_class), y)  # dropped labels -> the null class
+
+
+def dropout_step(model: nn.Module, optimizer: torch.optim.Optimizer, x1: Tensor, y: Tensor, p_uncond: float,
+                 generator: torch.Generator | None = None) -> float:
+    """One flow-matching step with condition dropout (the step of ``train(p_uncond=...)``); returns the loss.
+
+    Draws, in order: the dropout mask (``drop_labels``), t ~ U[0, 1] and x0 ~ N(0, I) (``fm_loss``); the model sees
+    ``y`` with the dropped labels set to ``model.null_class``, so one network learns v(x, t; c) and v(x, t; ∅).
+    """
+    check_fraction(p_uncond, "p_uncond")
+    y_in = drop_labels(y, model.null_class, p_uncond, generator)  # condition dropout
+    loss = fm_loss(model, x1, generator=generator, y=y_in)  # the flow-matching loss with the kept labels
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+    return loss.item()
 
 
 def _next_batch(sample_data, n, generator, p_uncond, null_class, device) -> tuple[Tensor, Tensor | None]:
@@ -100,7 +120,7 @@ def _next_batch(sample_data, n, generator, p_uncond, null_class, device) -> tupl
     if p_uncond > 0:
         if y is None:
             raise ValueError("p_uncond > 0 needs labels: sample_data must return (x1, y)")
-        y = _drop_labels(y, null_class, p_uncond, generator)  # condition dropout
+        y = drop_labels(y, null_class, p_uncond, generator)  # condition dropout
     return x1.to(device), (y.to(device) if y is not None else None)
 
 

@@ -84,3 +84,22 @@ def plot_samples_2d(samples: Tensor, mixture: GaussianMixture | None = None, *, 
     ax.set_title(title or "samples at t = 1")
     ax.legend(fontsize=7, loc="upper right", markerscale=2)
     return ax
+
+
+# ----------------------------------------------------------------------------------------------- notebook 7: guidance
+def plot_density_samples_2d(masses: Tensor, lim: float, samples: Tensor | None = None, *, ax=None,
+                            title: str | None = None, n_show: int = 2000, color: str = "C1", cmap: str = "Blues"):
+    """A density's cell masses (n, n) over [-lim, lim]² (rows = y, as ``metrics.grid_total_variation`` returns them)
+    as an image, with 2D samples scattered on top: where the samples go against where the density says."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(4, 4))
+    ax.imshow(masses.detach().cpu().numpy(), origin="lower", extent=(-lim, lim, -lim, lim), cmap=cmap,
+              interpolation="bilinear")
+    if samples is not None:
+        x = samples.detach().reshape(samples.shape[0], -1).double().cpu()[:n_show]
+        ax.scatter(x[:, 0], x[:, 1], s=1.5, alpha=0.35, color=color, lw=0)
+    ax.set_xlim(-lim, lim)
+    ax.set_ylim(-lim, lim)
+    ax.set_aspect("equal")
+    ax.set_title(title or "")
+    return ax

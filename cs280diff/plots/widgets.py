@@ -229,3 +229,36 @@ def fewstep_explorer(samplers: dict, z, mixture: GaussianMixture, x_ode=None):
 
     return _interactive(show, method=W.Dropdown(options=list(samplers), description="method"),
                         nfe=W.SelectionSlider(options=nfes, value=nfes[0], description="NFE", continuous_update=False))
+
+
+# ----------------------------------------------------------------------------------------------- notebook 7: guidance
+def guidance_explorer(field, *, scales=(0.0, 0.25, 0.5, 1.0, 1.5, 2.0, 3.0, 5.0, 7.0), n_per_class: int = 40,
+                      n_steps: int = 16, seed: int = 0, device=None):
+    """CFG scale s and class live: ``n_per_class`` digits of one class from the same noise, with their accuracy and
+    precision / recall against the real training digits of that class (``images.metrics``).
+
+    field: a class-conditional digits model with a null class (``cfg_field`` guides it); Heun, ``n_steps`` steps.
+    """
+    from cs280diff.flows.guidance import cfg_field
+    from cs280diff.images import digits
+    from cs280diff.images import metrics as image_metrics
+    from cs280diff.plots.images import image_grid
+
+    x_real, y_real = digits.load_digits("train")
+    feats_real = image_metrics.features(x_real)
+    z = torch.randn(n_per_class, 1, 8, 8, generator=torch.Generator().manual_seed(seed)).to(device or "cpu")
+
+    def show(s: float, digit: int):
+        y = torch.full((n_per_class,), digit, dtype=torch.long, device=z.device)
+        with torch.no_grad():
+            x = solvers.sample(cfg_field(field, s), z, schedules.uniform(n_steps), step=solvers.heun_step,
+                               cond={"y": y}).cpu()
+        acc = image_metrics.class_accuracy(x, y.cpu())
+        precision, recall = image_metrics.precision_recall(feats_real[y_real == digit], image_metrics.features(x))
+        image_grid(x, n_cols=10, title=f"CFG s = {s:g}, class {digit}: accuracy {acc:.2f}, precision {precision:.2f}, "
+                                       f"recall {recall:.2f} (vs real {digit}s)")
+        plt.show()
+
+    return _interactive(show, s=W.SelectionSlider(options=list(scales), value=1.0, description="s",
+                                                  continuous_update=False),
+                        digit=W.Dropdown(options=list(range(10)), value=3, description="class"))
