@@ -154,3 +154,23 @@ def test_image_plots(tmp_path):
     with pytest.raises(ValueError, match="trajectory"):
         plots.plot_image_trajectory(traj[:3], grid)
     plt.close("all")
+
+
+def test_accuracy_vs_t_draws_fresh_noise_per_t_and_checks_t():
+    """accuracy_vs_t: at t = 1 it is the plain accuracy; the draws are one randn(x1.shape) per t, in order; a t
+    outside [0, 1] and mismatched labels are refused."""
+    from cs280diff.conventions import path
+    from cs280diff.images.metrics import accuracy_vs_t
+    x1 = torch.randn(50, 3, generator=torch.Generator().manual_seed(0))
+    y = (x1[:, 0] > 0).long()
+    clf = lambda x, t: torch.stack([-x[:, 0], x[:, 0]], 1)  # noqa: E731
+    accs = accuracy_vs_t(clf, x1, y, [1.0, 0.5, 0.0], torch.Generator().manual_seed(1))
+    assert accs[0] == 1.0
+    g = torch.Generator().manual_seed(1)
+    torch.randn(x1.shape, generator=g)
+    x_half = path(torch.randn(x1.shape, generator=g), x1, 0.5)
+    assert accs[1] == pytest.approx(((x_half[:, 0] > 0).long() == y).double().mean().item())
+    with pytest.raises(ValueError, match="in \\[0, 1\\]"):
+        accuracy_vs_t(clf, x1, y, [1.5])
+    with pytest.raises(ValueError, match="labels"):
+        accuracy_vs_t(clf, x1, y[:3], [0.5])

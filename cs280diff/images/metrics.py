@@ -32,6 +32,7 @@ import functools
 import torch
 from torch import nn
 
+from cs280diff.conventions import path
 from cs280diff.images import digits
 from cs280diff.nets.classifiers import predict
 from cs280diff.nets.registry import load_pretrained
@@ -40,7 +41,8 @@ from cs280diff.validate import check_int, check_x
 Tensor = torch.Tensor
 
 __all__ = ["default_classifier", "features", "real_features", "class_accuracy", "frechet_distance", "fd_digits",
-           "precision_recall", "within_class_diversity", "diversity_ratio", "evaluate", "real_data_floors"]
+           "precision_recall", "within_class_diversity", "diversity_ratio", "evaluate", "real_data_floors",
+           "accuracy_vs_t"]
 
 K_NEIGHBOURS = 3
 
@@ -239,3 +241,24 @@ def real_data_floors(classifier: nn.Module | None = None) -> dict:
     """The metrics of real held-out digits (the test split) against the training digits: what "good" looks like."""
     x, y = digits.load_digits("test")
     return evaluate(x, y, classifier, reference="train")
+
+
+def accuracy_vs_t(classify, x1: Tensor, y: Tensor, ts, generator: torch.Generator | None = None) -> list[float]:
+    """The accuracy of ``classify(x_t, t) -> logits (n, K)`` on data x1 (n, *dims) noised to each t in ts.
+
+    For each t, in order: x0 = randn(x1.shape, generator, dtype=x1.dtype) (fresh noise, drawn on the CPU, moved to
+    x1's device), x_t = (1 - t) x0 + t x1, and the share of argmax(logits) == y.  Notebook 7's "classify these
+    images!": a clean classifier, a clean classifier of x̂1 or a noisy one, all as ``classify``.
+    """
+    if not isinstance(y, Tensor) or y.shape != (x1.shape[0],):
+        raise ValueError(f"y must be a ({x1.shape[0]},) tensor of labels")
+    accs = []
+    for t in ts:
+        t = float(t)
+        if not 0.0 <= t <= 1.0:
+            raise ValueError(f"every t must be in [0, 1], got {t}")
+        x0 = torch.randn(x1.shape, generator=generator, dtype=x1.dtype).to(x1.device)  # fresh noise for this t
+        with torch.no_grad():
+            guess = classify(path(x0, x1, t), t).argmax(dim=1)  # the class at time t
+        accs.append((guess == y.to(guess.device)).double().mean().item())
+    return accs

@@ -61,6 +61,18 @@ MUTANTS = {
         ("the interval ignored", "inside = (t_b >= t_lo) & (t_b <= t_hi)  # guided here",
          "inside = torch.ones_like(t_b, dtype=torch.bool)  # guided here", "interval was ignored"),
     ],
+    "accuracy_vs_t": [
+        ("time runs the wrong way", "x_t = (1 - t) * x0 + t * x1  # the data noised to time t",
+         "x_t = t * x0 + (1 - t) * x1  # the data noised to time t", "time runs the wrong way"),
+        ("one noise draw reused for every t",
+         "for t in ts:\n        x0 = torch.randn(x1.shape, generator=generator, dtype=x1.dtype).to(x1.device)",
+         "x0 = torch.randn(x1.shape, generator=generator, dtype=x1.dtype).to(x1.device)\n    for t in ts:",
+         "one noise draw reused"),
+        ("the classifier not told t", "guess = classify(x_t, t).argmax(dim=1)", "guess = classify(x_t, 1.0).argmax(dim=1)",
+         "not told t"),
+        ("argmin instead of argmax", "guess = classify(x_t, t).argmax(dim=1)", "guess = classify(x_t, t).argmin(dim=1)",
+         "smallest logit"),
+    ],
 }
 
 # Shortcuts: answers that call the exercise's own reference (directly or through an alias); each must score 0.
@@ -75,6 +87,8 @@ SHORTCUTS = {
     "interval_velocity": "def interval_velocity(field, x, t, y, scale, t_lo, t_hi):\n"
                          "    g = lambda x, t, y: cfg_velocity(field, x, t, y, scale)\n"
                          "    return guidance.interval_field(g, field, t_lo, t_hi)(x, t, y=y)",
+    "accuracy_vs_t": "def accuracy_vs_t(classify, x1, y, ts, generator):\n"
+                     "    return image_metrics.accuracy_vs_t(classify, x1, y, ts, generator)",
 }
 
 # Correct answers written unlike the solution: other names, loops, equal formulas; each must keep full marks.
@@ -115,4 +129,13 @@ ALTERNATIVES = {
     plain = field(x, t, y=y)
     mask = ((t >= t_lo) & (t <= t_hi)).to(x.dtype).view(-1, *[1] * (x.dim() - 1))
     return mask * guided + (1 - mask) * plain''',
+    "accuracy_vs_t": '''def accuracy_vs_t(classify, x1, y, ts, generator):
+    from cs280diff import conventions
+    result = []
+    for time in ts:
+        noise = torch.randn(x1.shape, generator=generator, dtype=x1.dtype).to(x1.device)
+        xt = conventions.path(noise, x1, torch.full((x1.shape[0],), float(time), dtype=x1.dtype))
+        logits = classify(xt, time).detach()
+        result.append(float((logits.max(dim=1).indices == y).sum()) / len(y))
+    return result''',
 }
