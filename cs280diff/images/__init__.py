@@ -1,9 +1,9 @@
-"""Images: the digits (scikit-learn's, no download), loaders for your own files, and sample-quality metrics.
+"""Images: the digits (scikit-learn's, no download), procedural worlds, loaders for your own files, and metrics.
 
   digits       8×8 digits in [-1, 1] with a fixed train/test split, a 16×16 variant, MNIST-style file loaders
   metrics      class accuracy, FD-digits, precision/recall, diversity, on the shipped classifier's features
   studies      one sampler knob swept at equal NFE on the digits (notebook 4's churn experiment, tests, benchmarks)
-Notebook 8's procedural worlds land here too.
+  worlds       notebook 8's procedural worlds: moving sprites, camera views, depth scenes, inpainting masks
 
 May import: the top-level modules, ``flows`` and ``nets`` (the metrics use the shipped classifier); never ``plots``,
 ``recipes`` or ``course``.

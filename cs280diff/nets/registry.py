@@ -20,6 +20,7 @@ from torch import nn
 
 from cs280diff.nets.checkpoints import CLASS_KEY
 from cs280diff.nets.classifiers import DigitClassifier, NoisyDigitClassifier
+from cs280diff.nets.dit import TinyDiT
 from cs280diff.nets.generator import OneStepGenerator
 from cs280diff.nets.mlp import MLPVelocity
 from cs280diff.nets.unet import TinyUNet
@@ -30,7 +31,7 @@ __all__ = ["ChecksumError", "weights_dir", "sha256_file", "read_manifest", "avai
 MANIFEST = "manifest.json"
 MAX_TOTAL_BYTES = 14 * 2**20  # all shipped weights together stay under 14 MB
 # the only classes a manifest may name: nothing else is ever constructed from a file
-ARCHITECTURES = {c.__name__: c for c in (MLPVelocity, TinyUNet, DigitClassifier, NoisyDigitClassifier,
+ARCHITECTURES = {c.__name__: c for c in (MLPVelocity, TinyUNet, TinyDiT, DigitClassifier, NoisyDigitClassifier,
                                          OneStepGenerator)}
 
 

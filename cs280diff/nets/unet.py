@@ -11,6 +11,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from cs280diff.nets.conditioning import concat_condition
 from cs280diff.nets.embeddings import class_labels, sinusoidal_embedding
 from cs280diff.validate import check_int, check_t, check_x
 
@@ -58,11 +59,14 @@ class TinyUNet(nn.Module):
         n_classes: number of classes, or None for an unconditional model.  A conditional model has
             ``n_classes + 1`` class embeddings: index ``n_classes`` (``null_class``) is "no condition".
         groups: GroupNorm groups (at most).
-    Call: ``net(x, t, y=None)`` -> v with x's shape and dtype (computed in the parameters' dtype).
+        cond_channels: channels of a condition image concatenated to x at the input (0: none), e.g. the start and
+            end frames, a masked image, camera planes (``nets.conditioning.concat_condition``).
+    Call: ``net(x, t, y=None, cond=None)`` -> v with x's shape and dtype (computed in the parameters' dtype);
+    cond (batch, cond_channels, size, size) is required when cond_channels > 0.
     """
 
     def __init__(self, channels: int = 1, size: int = 8, base: int = 32, mults=(1, 2), t_embed: int = 64,
-                 n_classes: int | None = None, groups: int = 8):
+                 n_classes: int | None = None, groups: int = 8, cond_channels: int = 0):
         super().__init__()
         self.channels, self.size = check_int(channels, "channels"), check_int(size, "size")
         self.base, self.groups = check_int(base, "base"), check_int(groups, "groups")
@@ -75,11 +79,12 @@ class TinyUNet(nn.Module):
         if self.t_embed % 2:
             raise ValueError(f"t_embed must be even (half cosines, half sines), got {t_embed}")
         self.n_classes = None if n_classes is None else check_int(n_classes, "n_classes")
+        self.cond_channels = check_int(cond_channels, "cond_channels", lo=0)
         emb = 4 * self.base
         self.time_mlp = nn.Sequential(nn.Linear(self.t_embed, emb), nn.SiLU(), nn.Linear(emb, emb))
         self.class_embed = None if n_classes is None else nn.Embedding(self.n_classes + 1, emb)
         widths = [self.base * m for m in self.mults]
-        self.conv_in = nn.Conv2d(self.channels, widths[0], 3, padding=1)
+        self.conv_in = nn.Conv2d(self.channels + self.cond_channels, widths[0], 3, padding=1)
         self.down = nn.ModuleList()
         self.pool = nn.ModuleList()
         c = widths[0]
@@ -107,7 +112,20 @@ class TinyUNet(nn.Module):
 
     def extra_repr(self) -> str:
         return f"channels={self.channels}, size={self.size}, base={self.base}, mults={self.mults}, " \
-               f"t_embed={self.t_embed}, n_classes={self.n_classes}"
+               f"t_embed={self.t_embed}, n_classes={self.n_classes}" + \
+               (f", cond_channels={self.cond_channels}" if self.cond_channels else "")
+
+    def _with_condition(self, x: Tensor, cond: Tensor | None) -> Tensor:
+        """x, or [x, cond] along the channels when the network takes a condition image."""
+        if not self.cond_channels:
+            if cond is not None:
+                raise TypeError("this TinyUNet takes no condition image (built with cond_channels=0)")
+            return x
+        want = (x.shape[0], self.cond_channels, self.size, self.size)
+        if cond is None or tuple(cond.shape) != want:
+            raise ValueError(f"cond must be a condition image of shape {want}, got "
+                             f"{None if cond is None else tuple(cond.shape)}")
+        return concat_condition(x, [cond])  # the condition as extra input channels
 
     def embed(self, t: Tensor, y, batch: int, device) -> Tensor:
         """The shared embedding (batch, 4·base): MLP(sinusoidal(t)) + class embedding (null class for y = None)."""
@@ -117,7 +135,7 @@ class TinyUNet(nn.Module):
             emb = emb + self.class_embed(labels)  # learned; index n_classes = unconditional
         return emb
 
-    def forward(self, x: Tensor, t, y=None) -> Tensor:
+    def forward(self, x: Tensor, t, y=None, cond: Tensor | None = None) -> Tensor:
         check_x(x)
         if x.ndim != 4 or x.shape[1:] != (self.channels, self.size, self.size):
             raise ValueError(f"x must have shape (batch, {self.channels}, {self.size}, {self.size}), got "
@@ -126,7 +144,7 @@ class TinyUNet(nn.Module):
         p = self.conv_in.weight
         t = check_t(t, x).to(p.dtype).reshape(-1).expand(batch)  # (batch,) in the parameters' dtype
         emb = self.embed(t, y, batch, x.device)
-        h = self.conv_in(x.to(p.dtype))
+        h = self.conv_in(self._with_condition(x, cond).to(p.dtype))
         skips = []
         for block, pool in zip(self.down, self.pool):
             h = block(h, emb)
