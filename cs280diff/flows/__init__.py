@@ -8,6 +8,7 @@
                editing by inversion and SDEdit
   guidance     exact guidance oracles of a labelled mixture; CFG (batched), classifier guidance on x_t and on x̂1,
                guidance intervals, autoguidance
+  inpainting   training-free inpainting by replacement: the known pixels put back on their own path every step
   metrics      W1, sliced W, energy distance (also to an exact mixture), endpoint errors, convergence order, modes
   experiments  the measurements behind notebooks 1-5's experiment exercises (swaps, η sweep, round trips, ...)
 Distillation, which trains networks, is the ``distill`` room.

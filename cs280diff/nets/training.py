@@ -30,11 +30,12 @@ def _gen_device(generator: torch.Generator | None) -> torch.device:
 
 
 def fm_loss(model: Callable, x1: Tensor, generator: torch.Generator | None = None, y=None, t=None,
-            x0: Tensor | None = None) -> Tensor:
+            x0: Tensor | None = None, cond: dict | None = None) -> Tensor:
     """The conditional flow-matching loss on a batch of data x1 (batch, *dims); returns a 0-d tensor.
 
     t (batch,) ~ U[0, 1] and x0 ~ N(0, I) are drawn from ``generator`` (on its device, then moved to x1's) unless
-    given.  ``y`` (labels) is passed to the model only when not None, so any field ``model(x, t, **cond)`` works.
+    given.  ``y`` (labels) is passed to the model only when not None, so any field ``model(x, t, **cond)`` works;
+    ``cond`` holds further keyword conditions (e.g. ``{"cond": images}`` for a UNet with condition channels).
     """
     check_x(x1, "x1")
     batch, gen_device = x1.shape[0], _gen_device(generator)
@@ -45,7 +46,8 @@ def fm_loss(model: Callable, x1: Tensor, generator: torch.Generator | None = Non
         x0 = torch.randn(x1.shape, generator=generator, device=gen_device, dtype=x1.dtype).to(x1.device)  # x0 ~ N(0, I)
     x_t = path(x0, x1, t)  # x_t = (1 - t) x0 + t x1
     u = conditional_velocity(x0, x1)  # regression target u = x1 - x0
-    v = model(x_t, t) if y is None else model(x_t, t, y=y)  # predicted velocity
+    kwargs = dict(cond or {}) if y is None else {**(cond or {}), "y": y}
+    v = model(x_t, t, **kwargs)  # predicted velocity
     if v.shape != x1.shape:
         raise ValueError(f"the model returned shape {tuple(v.shape)} for x of shape {tuple(x1.shape)}")
     return torch.mean((v - u) ** 2)  # MSE over all elements
@@ -111,17 +113,22 @@ def dropout_step(model: nn.Module, optimizer: torch.optim.Optimizer, x1: Tensor,
     return loss.item()
 
 
-def _next_batch(sample_data, n, generator, p_uncond, null_class, device) -> tuple[Tensor, Tensor | None]:
-    """One batch from ``sample_data(n, generator)`` (x1 or (x1, y)), labels dropped with p_uncond, on ``device``."""
+def _next_batch(sample_data, n, generator, p_uncond, null_class, device) -> tuple[Tensor, Tensor | None, dict]:
+    """One batch from ``sample_data(n, generator)`` (x1, (x1, y) or (x1, {condition keywords})), labels dropped with
+    p_uncond, on ``device``: (x1, y, other conditions)."""
     batch = sample_data(n, generator)
     if isinstance(batch, (tuple, list)) and len(batch) != 2:
         raise ValueError(f"sample_data must return x1 or (x1, y), got a sequence of length {len(batch)}")
     x1, y = batch if isinstance(batch, (tuple, list)) else (batch, None)
+    extra = {}
+    if isinstance(y, dict):
+        extra = {k: v.to(device) for k, v in y.items() if k != "y"}  # condition images, vectors, tokens
+        y = y.get("y")
     if p_uncond > 0:
         if y is None:
             raise ValueError("p_uncond > 0 needs labels: sample_data must return (x1, y)")
         y = drop_labels(y, null_class, p_uncond, generator)  # condition dropout
-    return x1.to(device), (y.to(device) if y is not None else None)
+    return x1.to(device), (y.to(device) if y is not None else None), extra
 
 
 def train(model: nn.Module, sample_data: Callable, *, steps: int, batch_size: int, lr: float = 1e-3, seed: int = 0,
@@ -131,7 +138,8 @@ def train(model: nn.Module, sample_data: Callable, *, steps: int, batch_size: in
 
     Args:
         model: a velocity network ``model(x, t, y=None) -> v`` (an ``nn.Module``), trained in place on its device.
-        sample_data: ``sample_data(n, generator) -> x1`` of shape (n, *dims), or ``-> (x1, y)`` with labels (n,).
+        sample_data: ``sample_data(n, generator) -> x1`` of shape (n, *dims), ``-> (x1, y)`` with labels (n,), or
+            ``-> (x1, {"cond": images, ...})`` with keyword conditions (a "y" entry there is the labels).
             It must draw its randomness from ``generator`` (a CPU ``torch.Generator`` seeded with ``seed``).
         steps, batch_size: number of Adam steps and samples per step.
         lr: Adam's learning rate.
@@ -166,8 +174,8 @@ def train(model: nn.Module, sample_data: Callable, *, steps: int, batch_size: in
     bar = tqdm(range(1, steps + 1), disable=not progress, desc="train", leave=False)
     try:
         for step in bar:
-            x1, y = _next_batch(sample_data, batch_size, generator, p_uncond, null_class, device)  # fresh data
-            loss = fm_loss(model, x1, generator=generator, y=y)  # flow-matching loss on this batch
+            x1, y, extra = _next_batch(sample_data, batch_size, generator, p_uncond, null_class, device)  # fresh data
+            loss = fm_loss(model, x1, generator=generator, y=y, cond=extra)  # flow-matching loss on this batch
             value = loss.item()
             if not math.isfinite(value):
                 raise FloatingPointError(f"the loss is {value} at step {step} (weights left as before it); lower lr")

@@ -9,7 +9,7 @@ import torch
 from cs280diff import conventions
 from cs280diff.distill import fewstep
 from cs280diff.flows import metrics, mixtures, schedules, solvers
-from cs280diff.images import digits, studies
+from cs280diff.images import digits, studies, tasks
 from cs280diff.images import metrics as image_metrics
 from cs280diff.nets import classifiers
 from cs280diff.nets.registry import load_pretrained, read_manifest
@@ -135,6 +135,19 @@ def _measure_distilled(model, entry: dict, directory: Path) -> dict:
     return out
 
 
+def _measure_conditional(model, task: str) -> dict:
+    """A notebook-8 task on its held-out pairs: MSE (inpaint: over the hole) of one sample and of the mean of 4
+    (Euler 20), and of each baseline; ``gain``: the best baseline's MSE over the single sample's."""
+    x1, cond = tasks.test_batch(task)
+    samples = tasks.generate(model, cond, shape=x1.shape[1:], n_steps=20, seed=EVAL_SEED, k=4)
+    out = {"mse": tasks.score(task, samples[0], x1, cond), "mse_mean4": tasks.score(task, samples.mean(0), x1, cond)}
+    base = {name.replace(" ", "_"): tasks.score(task, pred, x1, cond)
+            for name, pred in tasks.baselines(task, cond).items()}
+    out.update({f"baseline_{k}": v for k, v in base.items()})
+    out["gain"] = min(base.values()) / out["mse"]
+    return out
+
+
 def measure_one(name: str, directory: Path) -> dict:
     """The build-time metrics of model ``name`` of the weights folder ``directory``."""
     entry = read_manifest(directory)["models"][name]
@@ -144,6 +157,8 @@ def measure_one(name: str, directory: Path) -> dict:
             return _measure_classifier(model, entry["kind"])
         if entry["kind"] in ("pd", "dmd", "reflow"):
             return _measure_distilled(model, entry, directory)
+        if entry["kind"] == "conditional":
+            return _measure_conditional(model, entry["train"]["data"].split("/", 1)[1])
         if entry["kind"] == "digits_velocity":
             return _measure_digits_velocity(model, load_pretrained("digits_classifier", directory=directory))
         return _measure_mixture_velocity(model, entry["train"]["data"])

@@ -13,8 +13,8 @@ __all__ = ["Spec", "SPECS", "DISTILLED_KINDS"]
 class Spec:
     """How to build one shipped model: architecture, data, training settings, and what to measure.
 
-    kind: "classifier" / "noisy_classifier" (``classifiers.train_classifier``), "digits_velocity" or "mixture_velocity"
-    (``train.train``, the EMA weights are shipped), or a distillation of shipped teachers, "pd" / "dmd" / "reflow"
+    kind: "classifier" / "noisy_classifier" (``classifiers.train_classifier``), "digits_velocity", "mixture_velocity"
+    or "conditional" (notebook 8's tasks, ``images.tasks``) (``train.train``, the EMA weights are shipped), or a distillation of shipped teachers, "pd" / "dmd" / "reflow"
     (``recipes.distilled``; its ``train`` names the teacher and is built after the teachers).  ``tolerances``: absolute tolerance per metric for ``compare``.
     """
     name: str
@@ -57,6 +57,20 @@ def _ring_dmd(name: str, teacher: str, what: str) -> "Spec":
                 f"Heun-64 pairs), real score = {what}", "sliced", _DISTILLED_TOL)
 
 
+_TASK_TOL = {"mse": 0.005, "mse_mean4": 0.005, "gain": 5.0, "baseline_cross-fade": 0.0,
+             "baseline_copy_the_input": 0.0, "baseline_constant_depth": 0.0, "baseline_mean_fill": 0.0,
+             "baseline_nearest_neighbour": 0.0}
+
+
+def _task(name: str, task: str, channels: int, cond_channels: int, steps: int, what: str, size: int = 16) -> "Spec":
+    return Spec(name, "TinyUNet", {"channels": channels, "size": size, "base": 16, "mults": [1, 2], "t_embed": 32,
+                                   "cond_channels": cond_channels},
+                "conditional", {"data": f"task/{task}", "steps": steps, "batch_size": 128, "lr": 2e-3,
+                                "ema_decay": 0.999, "seed": 0},
+                f"{size}×{size} UNet with the condition as {cond_channels} input channel(s): {what} (notebook 8)", "gain",
+                _TASK_TOL)
+
+
 SPECS: dict[str, Spec] = {s.name: s for s in [
     Spec("digits_classifier", "DigitClassifier", {"size": 8, "width": 32, "feat": 64, "dropout": 0.2}, "classifier",
          {"data": "digits/train/8", "steps": 1500, "batch_size": 128, "lr": 2e-3, "label_smoothing": 0.1,
@@ -90,6 +104,10 @@ SPECS: dict[str, Spec] = {s.name: s for s in [
          "velocity MLP for data.lecture_1d() (3 modes), conditional on the mode (null class 3, p_uncond = 0.2)",
          "endpoint_error", _MIXTURE_TOL),
     *[_ring_pd(n) for n in (1, 2, 4, 8)],
+    _task("task_inbetween", "inbetween", 3, 2, 3000, "start + end frame of a moving sprite -> the 3 frames between"),
+    _task("task_novel_view", "novel_view", 1, 3, 4000, "a shape and a camera turn (cos, sin as planes) -> the turned view"),
+    _task("task_depth", "depth", 1, 1, 3000, "overlapping shapes -> the depth map of what is visible"),
+    _task("task_inpaint", "inpaint", 1, 2, 3000, "a digit with a hole (and the mask) -> the whole digit", size=8),
     _ring_dmd("ring_dmd", "exact:ring_2d", "the exact oracle"),
     _ring_dmd("ring_dmd_mlp", "ring_mlp", "the learned ring_mlp"),
     Spec("ring_reflow", "MLPVelocity", _RING_ARCH, "reflow",
