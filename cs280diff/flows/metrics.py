@@ -134,19 +134,15 @@ def convergence_order(nfes, errors) -> float:
 
 
 # ----------------------------------------------------------------------------------------------- against a mixture
-class _Plane:
-    dim = 2  # stands in for a 2D mixture in _check_samples
-
-
-def _check_samples(samples: Tensor, mixture) -> Tensor:
-    """Flatten (n, *dims) samples to (n, D) float64 and check D against the mixture."""
+def _check_samples(samples: Tensor, dim: int) -> Tensor:
+    """Flatten (n, *dims) samples to (n, D) float64 and check D (a mixture's ``dim``)."""
     if not isinstance(samples, Tensor):
         raise TypeError(f"samples must be a torch.Tensor of shape (n, *dims), got {type(samples).__name__}")
     if samples.ndim < 1 or samples.shape[0] < 1:
         raise ValueError(f"samples must have shape (n, *dims) with n >= 1, got {tuple(samples.shape)}")
     x = samples.detach().reshape(samples.shape[0], -1).double().cpu()
-    if x.shape[1] != mixture.dim:
-        raise ValueError(f"samples have {x.shape[1]} features but the mixture has D = {mixture.dim}")
+    if x.shape[1] != dim:
+        raise ValueError(f"samples have {x.shape[1]} features but D = {dim} is needed (the mixture's, or 2 on a grid)")
     if not torch.isfinite(x).all():
         raise ValueError("samples must not contain NaN or inf")
     return x
@@ -161,7 +157,7 @@ def assign_modes(samples: Tensor, mixture, n_std: float = 3.0) -> Tensor:
     """
     if not n_std > 0:
         raise ValueError(f"n_std must be > 0, got {n_std!r}")
-    x = _check_samples(samples, mixture)
+    x = _check_samples(samples, mixture.dim)
     k = mixture.posteriors(x, 1.0).argmax(1)  # most likely component
     near = (x - mixture.means[k]).norm(dim=1) <= n_std * mixture.stds[k]  # within n_std of its std
     return torch.where(near, k, torch.full_like(k, -1))
@@ -181,7 +177,7 @@ def fraction_near_modes(samples: Tensor, mixture, n_std: float = 3.0) -> float:
 
 def mode_masses(samples: Tensor, mixture) -> Tensor:
     """Share of the samples whose most likely component is k (no radius): (K,) float64, sums to 1."""
-    x = _check_samples(samples, mixture)
+    x = _check_samples(samples, mixture.dim)
     k = mixture.posteriors(x, 1.0).argmax(1)
     return torch.bincount(k, minlength=mixture.n_components).double() / k.numel()
 
@@ -196,7 +192,7 @@ def sliced_wasserstein_to_mixture(samples: Tensor, mixture, n_projections: int =
     exact samples score ≈ 0.011 at n = 10k and ≈ 0.007 at 50k; all samples on the data mean score 4/π ≈ 1.27.
     """
     check_int(n_projections, "n_projections")
-    x = _check_samples(samples, mixture)
+    x = _check_samples(samples, mixture.dim)
     gen_device = generator.device if generator is not None else torch.device("cpu")
     theta = torch.randn(mixture.dim, n_projections, generator=generator, device=gen_device, dtype=torch.float64)
     theta = (theta / theta.norm(dim=0, keepdim=True)).cpu().T  # random unit directions (P, D)
@@ -263,7 +259,7 @@ def energy_distance_to_mixture(samples: Tensor, mixture, chunk: int = 2048) -> f
     distance of the empirical measure to p1; for n *true* samples its expectation is E|Y - Y'| / n
     (``energy_floor``): that is the sampling-noise floor.  samples (n, *dims) with prod(dims) = D.
     """
-    x = _check_samples(samples, mixture)
+    x = _check_samples(samples, mixture.dim)
     means, stds, w = mixture.params()
     cross = _mean_norm_gaussian(x[:, None] - means[None], stds**2, mixture.dim) @ w  # E|x_i - Y| per sample
     xx = _mean_pairwise_distance(x, x, chunk)  # E|x - x'| over all pairs
@@ -297,7 +293,7 @@ def grid_total_variation(samples: Tensor, log_density, lim: float = 3.5, n: int 
     sets a floor, so compare against exact samples of the same size.
     """
     check_int(n, "n")
-    x = _check_samples(samples, _Plane)  # (n, 2) float64 on the CPU
+    x = _check_samples(samples, 2)  # (n, 2) float64 on the CPU
     h = 2 * lim / n
     centres = torch.linspace(-lim + h / 2, lim - h / 2, n, dtype=torch.float64)
     gx, gy = torch.meshgrid(centres, centres, indexing="xy")

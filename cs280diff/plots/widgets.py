@@ -8,10 +8,14 @@ import torch
 from cs280diff import runtime
 from cs280diff.conventions import path
 from cs280diff.flows import inversion, metrics, schedules, solvers, stochastic
+from cs280diff.flows.guidance import cfg_field
 from cs280diff.flows.mixtures import GaussianMixture
+from cs280diff.images import digits
+from cs280diff.images import metrics as image_metrics
 from cs280diff.nets.classifiers import predict
 from cs280diff.plots.fields2d import plot_quiver_2d, plot_samples_2d
 from cs280diff.plots.flow1d import field_grid_1d, plot_density_and_velocity
+from cs280diff.plots.images import image_grid
 from cs280diff.plots.solvers import plot_trajectories_2d
 
 
@@ -239,11 +243,6 @@ def guidance_explorer(field, *, scales=(0.0, 0.25, 0.5, 1.0, 1.5, 2.0, 3.0, 5.0,
 
     field: a class-conditional digits model with a null class (``cfg_field`` guides it); Heun, ``n_steps`` steps.
     """
-    from cs280diff.flows.guidance import cfg_field
-    from cs280diff.images import digits
-    from cs280diff.images import metrics as image_metrics
-    from cs280diff.plots.images import image_grid
-
     x_real, y_real = digits.load_digits("train")
     feats_real = image_metrics.features(x_real)
     z = torch.randn(n_per_class, 1, 8, 8, generator=torch.Generator().manual_seed(seed)).to(device or "cpu")
