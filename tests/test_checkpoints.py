@@ -6,6 +6,7 @@ import shutil
 from dataclasses import replace
 
 import pytest
+import safetensors.torch
 import torch
 
 from cs280diff.flows import metrics, mixtures, schedules, solvers
@@ -24,7 +25,7 @@ def _manifest() -> dict:
 
 def test_manifest_matches_the_recipes_and_the_size_budget():
     """Every recipe in SPECS is shipped with the same architecture and training settings; files verify; the weights
-    together stay under 14 MB (MAX_TOTAL_BYTES); every entry records sha256, metrics and its headline metric."""
+    together stay under 15 MB (MAX_TOTAL_BYTES); every entry records sha256, metrics and its headline metric."""
     manifest = _manifest()
     assert sorted(manifest["models"]) == SHIPPED
     for name, spec in specs.SPECS.items():
@@ -81,11 +82,12 @@ def test_unknown_name_and_missing_file(tmp_path):
 
 
 # ----------------------------------------------------------------------------------------------- headline metrics
-@pytest.mark.parametrize("name", ["digits_mlp", "digits_unet"])
+@pytest.mark.parametrize("name", ["digits_mlp", "digits_unet", "digits_dit"])
 def test_digits_velocity_models_class_accuracy(name):
     """20 samples per class at s = 1 (the conditional field), Euler with 20 steps: the shipped classifier agrees
-    with the requested class for >= 95 % (measured 0.995 for both); FD-digits of these 200 samples stays below twice
-    the build-time FD of 359 samples at 50 steps (measured: MLP 1.48 vs 1.15, UNet 0.99 vs 0.71; noise scores 30).
+    with the requested class for >= 95 % (measured 0.995 for the MLP and the UNet, 0.99 for the DiT); FD-digits of
+    these 200 samples stays below twice the build-time FD of 359 samples at 50 steps (measured: MLP 1.48 vs 1.15,
+    UNet 0.99 vs 0.71, DiT 1.02 vs 0.78; noise scores 30).
     """
     net = registry.load_pretrained(name)
     labels = torch.arange(10).repeat_interleave(20)
@@ -131,13 +133,18 @@ def _tiny_specs():
     rf = replace(specs.SPECS["ring_reflow"], name="tiny_reflow", **tiny,
                  train={**specs.SPECS["ring_reflow"].train, "init": "tiny_ring", "pairs": 64, "pair_steps": 4,
                         "steps": 10, "batch_size": 16})
-    return {"tiny_ring": ring, "tiny_noisy": clf, "tiny_pd2": pd2, "tiny_dmd": dmd, "tiny_reflow": rf}
+    reg = replace(specs.SPECS["task_depth_regression"], name="tiny_depth_regression",
+                  arch={"channels": 1, "size": 16, "base": 4, "mults": [1, 2], "t_embed": 8, "cond_channels": 1},
+                  train={**specs.SPECS["task_depth_regression"].train, "steps": 5, "batch_size": 8})
+    return {"tiny_ring": ring, "tiny_noisy": clf, "tiny_pd2": pd2, "tiny_dmd": dmd, "tiny_reflow": rf,
+            "tiny_depth_regression": reg}
 
 
 def test_build_is_deterministic(tmp_path):
     """Building the same tiny recipes twice (a ring MLP with EMA and condition dropout, a noisy classifier with
-    dropout, and a PD student, a DMD generator and a reflowed field distilled from that ring MLP or the exact ring)
-    gives byte-identical files; the manifest records sha256, metrics, and the result loads."""
+    dropout, a PD student, a DMD generator and a reflowed field distilled from that ring MLP or the exact ring, and a
+    depth regression net stored in float16) gives byte-identical files; the manifest records sha256, metrics, and the
+    result loads (float16 files as float32 models)."""
     specs = _tiny_specs()
     manifests = [recipes_build.build(None, tmp_path / f"run{i}", specs=specs, progress=False) for i in range(2)]
     for name in specs:
@@ -154,4 +161,9 @@ def test_build_is_deterministic(tmp_path):
     assert "endpoint_error" in manifests[0]["models"]["tiny_ring"]["metrics"]
     assert registry.load_pretrained("tiny_noisy", directory=tmp_path / "run0")(torch.zeros(2, 1, 8, 8), 0.5).shape \
         == (2, 10)
+    stored = safetensors.torch.load_file(tmp_path / "run0" / "tiny_depth_regression.safetensors")
+    assert {v.dtype for v in stored.values() if v.is_floating_point()} == {torch.float16}
+    reg = registry.load_pretrained("tiny_depth_regression", directory=tmp_path / "run0")
+    assert {p.dtype for p in reg.parameters()} == {torch.float32}
+    assert set(manifests[0]["models"]["tiny_depth_regression"]["metrics"]) == {"mse", "baseline_constant_depth"}
     assert torch.get_num_threads() >= 1 and not torch.are_deterministic_algorithms_enabled()  # settings restored

@@ -57,3 +57,41 @@ def test_inpaint_pairs_and_baselines_keep_the_known_pixels():
         assert torch.allclose(pred * mask, x1 * mask), name
     hole_only = tasks.score("inpaint", known, x1, cond)  # zeros in the hole: the error is all there
     assert hole_only == pytest.approx(tasks.mse(known * 0, x1, 1 - mask))
+
+
+def test_regression_objective_learns_the_posterior_mean():
+    """objective="regression" fits f(cond) = x1 directly: on a task whose answer is the condition plus a coin flip
+    of +-1, the fitted net's output approaches the posterior mean (the condition), not either answer."""
+    torch.manual_seed(0)
+    net = TinyUNet(channels=1, size=8, base=8, mults=(1, 2), t_embed=8, cond_channels=1)
+
+    def sample_data(n, generator):
+        cond = torch.rand(n, 1, 8, 8, generator=generator) - 0.5
+        coin = 2.0 * (torch.rand(n, 1, 1, 1, generator=generator) < 0.5) - 1.0
+        return cond + coin, {"cond": cond}
+
+    res = training.train(net, sample_data, steps=300, batch_size=64, lr=3e-3, progress=False, objective="regression")
+    cond = torch.rand(16, 1, 8, 8, generator=torch.Generator().manual_seed(1)) - 0.5
+    with torch.no_grad():
+        pred = training.predict_regression(net, cond, cond=cond)
+    assert (pred - cond).abs().mean() < 0.15, (pred - cond).abs().mean()  # the mean, far from either answer (1)
+    assert res.loss_history[-1] > 0.8  # the coin flip's variance (1) stays: nothing can predict it
+    with pytest.raises(ValueError, match="objective"):
+        training.train(net, sample_data, steps=1, batch_size=4, objective="score")
+
+
+def test_against_regression_and_replacement_report_their_numbers():
+    """The two studies of notebook 8 run on tiny untrained nets and return what they promise."""
+    torch.manual_seed(0)
+    flow = TinyUNet(channels=1, size=16, base=4, mults=(1, 2), t_embed=8, cond_channels=1)
+    reg = TinyUNet(channels=1, size=16, base=4, mults=(1, 2), t_embed=8, cond_channels=1)
+    out = tasks.against_regression(flow, reg, n=8, k=2, n_steps=2)
+    assert set(out) == {"regression", "single", "mean2", "best_of_2", "spread_truth", "spread_regression",
+                        "spread_sample"}
+    assert out["best_of_2"] <= out["single"] + 1e-12
+    digit_net = TinyUNet(channels=1, size=8, base=4, mults=(1, 2), t_embed=8, n_classes=10)
+    x1, cond = tasks.test_batch("inpaint")
+    fills = tasks.replacement_inpaint(digit_net, cond[:6, :1], cond[:6, 1:], torch.arange(6), n_steps=3, k=2)
+    assert fills.shape == (2, 6, 1, 8, 8)
+    known = cond[:6, 1:].expand_as(fills[0]) > 0
+    assert torch.allclose(fills[0][known], cond[:6, :1][known])  # the known pixels are kept exactly

@@ -16,14 +16,16 @@ from typing import Callable
 
 import torch
 
-from cs280diff.flows import schedules, solvers
+from cs280diff.flows import inpainting, schedules, solvers
 from cs280diff.images import digits, worlds
+from cs280diff.nets import training
 from cs280diff.nets.conditioning import concat_condition
 from cs280diff.validate import check_int
 
 Tensor = torch.Tensor
 
-__all__ = ["TASKS", "batch", "sampler", "test_batch", "baselines", "generate", "mse", "score"]
+__all__ = ["TASKS", "batch", "sampler", "test_batch", "baselines", "generate", "mse", "score", "against_regression",
+           "replacement_inpaint"]
 
 TASKS = ("inbetween", "novel_view", "depth", "inpaint")
 _WORLD = {"inbetween": "sprites", "novel_view": "views", "depth": "depth", "inpaint": "masks"}
@@ -133,3 +135,41 @@ def mse(prediction: Tensor, target: Tensor, where: Tensor | None = None) -> floa
 def score(task: str, prediction: Tensor, target: Tensor, cond: Tensor) -> float:
     """The task's number: MSE over all entries, over the hole for inpaint."""
     return mse(prediction, target, (1 - cond[:, 1:2]) if _check(task) == "inpaint" else None)
+
+
+def _spread(maps: Tensor, where: Tensor) -> float:
+    """The standard deviation of a batch of maps' values where ``where`` (bool, same shape) holds."""
+    return maps[where].double().std().item()
+
+
+@torch.no_grad()
+def against_regression(model, regressor, task: str = "depth", *, n: int = 512, k: int = 4, n_steps: int = 20,
+                       seed: int = 0) -> dict:
+    """A generative model against a per-pixel regression net on a task's held-out pairs.
+
+    Returns MSEs of the regression (``training.predict_regression``), one sample, the mean of k samples and the
+    best of k (per image: is the truth among the samples?), and the spread (std) of the values on the pixels that
+    are not background (target < 0.99) for the truth, the regression and one sample.  The regression estimates
+    the posterior mean, so it wins on MSE; where the answer is ambiguous it averages, and its maps are less varied
+    than real ones; the sample's are as varied as the truth's.
+    """
+    x1, cond = test_batch(task, n)
+    samples = generate(model, cond, shape=x1.shape[1:], n_steps=n_steps, seed=seed, k=k)  # (k, n, ...)
+    regression = training.predict_regression(regressor, x1, cond=cond)
+    per_image = ((samples - x1[None]) ** 2).flatten(2).mean(2)  # (k, n)
+    shape = x1 < 0.99
+    return {"regression": score(task, regression, x1, cond), "single": score(task, samples[0], x1, cond),
+            f"mean{k}": score(task, samples.mean(0), x1, cond), f"best_of_{k}": per_image.min(0).values.mean().item(),
+            "spread_truth": _spread(x1, shape), "spread_regression": _spread(regression, shape),
+            "spread_sample": _spread(samples[0], shape)}
+
+
+@torch.no_grad()
+def replacement_inpaint(model, known: Tensor, mask: Tensor, y: Tensor | None = None, *, n_steps: int = 20,
+                        seed: int = 0, k: int = 1) -> Tensor:
+    """Training-free inpainting with an unconditional / class-conditional field (``flows.inpainting.inpaint``):
+    k fills per image from seeded noise, Euler on a uniform grid: (k, n, *known.shape[1:])."""
+    grid = schedules.uniform(check_int(n_steps, "n_steps")).to(known.device)
+    cond = None if y is None else {"y": y}
+    return torch.stack([inpainting.inpaint(model, known, mask, grid, cond=cond,
+                                           generator=torch.Generator().manual_seed(seed + i)) for i in range(k)])

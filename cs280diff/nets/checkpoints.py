@@ -12,6 +12,7 @@ import os
 import struct
 from pathlib import Path
 
+import torch
 from safetensors import safe_open
 from safetensors.torch import load_file
 from safetensors.torch import save as save_bytes
@@ -23,8 +24,13 @@ META_KEY = "cs280diff.meta"
 CLASS_KEY = "cs280diff.class"
 
 
-def save_model(model: nn.Module, path: str | os.PathLike, meta: dict | None = None) -> None:
-    """Write ``model``'s weights and the JSON-serialisable dict ``meta`` to the safetensors file ``path``."""
+def save_model(model: nn.Module, path: str | os.PathLike, meta: dict | None = None, *,
+               dtype: torch.dtype | None = None) -> None:
+    """Write ``model``'s weights and the JSON-serialisable dict ``meta`` to the safetensors file ``path``.
+
+    dtype: store the floating-point tensors in this dtype (e.g. ``torch.float16``, half the bytes); loading casts
+    them back to the model's own dtype.  Default: as they are.
+    """
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     meta = {} if meta is None else meta
@@ -34,9 +40,17 @@ def save_model(model: nn.Module, path: str | os.PathLike, meta: dict | None = No
         meta_json = json.dumps(meta, sort_keys=True)
     except TypeError as err:
         raise TypeError(f"meta must be JSON-serialisable (numbers, strings, lists, dicts): {err}") from None
-    tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    if dtype is not None and not (isinstance(dtype, torch.dtype) and dtype.is_floating_point):
+        raise TypeError(f"dtype must be a floating-point torch.dtype, got {dtype!r}")
+    tensors = {k: _stored(v, dtype) for k, v in model.state_dict().items()}
     data = save_bytes(tensors, metadata={META_KEY: meta_json, CLASS_KEY: type(model).__name__})
     Path(path).write_bytes(_canonical(data))
+
+
+def _stored(v: torch.Tensor, dtype: torch.dtype | None) -> torch.Tensor:
+    """A state-dict tensor as written: on the CPU, contiguous, floating ones in ``dtype`` when given."""
+    v = v.detach().cpu()
+    return (v.to(dtype) if dtype is not None and v.is_floating_point() else v).contiguous()
 
 
 def _canonical(data: bytes) -> bytes:

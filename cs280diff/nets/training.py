@@ -22,7 +22,7 @@ from cs280diff.validate import check_fraction, check_int, check_positive, check_
 
 Tensor = torch.Tensor
 
-__all__ = ["fm_loss", "drop_labels", "dropout_step", "EMA", "TrainResult", "train"]
+__all__ = ["fm_loss", "regression_loss", "predict_regression", "drop_labels", "dropout_step", "EMA", "TrainResult", "train"]
 
 
 def _gen_device(generator: torch.Generator | None) -> torch.device:
@@ -51,6 +51,30 @@ def fm_loss(model: Callable, x1: Tensor, generator: torch.Generator | None = Non
     if v.shape != x1.shape:
         raise ValueError(f"the model returned shape {tuple(v.shape)} for x of shape {tuple(x1.shape)}")
     return torch.mean((v - u) ** 2)  # MSE over all elements
+
+
+def predict_regression(model: Callable, x1_like: Tensor, **cond) -> Tensor:
+    """A regression net's answer: the same architecture as a velocity field, fed x = 0 and t = 0, so that its output
+    depends on the condition alone (a plain function cond -> x1, no noise); shaped like ``x1_like``."""
+    zero = torch.zeros_like(x1_like)
+    return model(zero, torch.zeros(x1_like.shape[0], dtype=x1_like.dtype, device=x1_like.device), **cond)
+
+
+def regression_loss(model: Callable, x1: Tensor, generator: torch.Generator | None = None, y=None,
+                    cond: dict | None = None) -> Tensor:
+    """The per-pixel regression loss |f(cond) - x1|² (mean over all elements), f = ``predict_regression``.
+
+    Its minimiser is the posterior mean E[x1 | cond]: where the condition leaves x1 ambiguous it averages the
+    answers.  (``generator`` is unused: nothing is random; it keeps ``fm_loss``'s signature.)"""
+    check_x(x1, "x1")
+    kwargs = dict(cond or {}) if y is None else {**(cond or {}), "y": y}
+    prediction = predict_regression(model, x1, **kwargs)
+    if prediction.shape != x1.shape:
+        raise ValueError(f"the model returned shape {tuple(prediction.shape)} for x1 of shape {tuple(x1.shape)}")
+    return torch.mean((prediction - x1) ** 2)
+
+
+_OBJECTIVES = {"flow": fm_loss, "regression": regression_loss}
 
 
 class EMA:
@@ -133,7 +157,7 @@ def _next_batch(sample_data, n, generator, p_uncond, null_class, device) -> tupl
 
 def train(model: nn.Module, sample_data: Callable, *, steps: int, batch_size: int, lr: float = 1e-3, seed: int = 0,
           ema_decay: float | None = None, p_uncond: float = 0.0, callback: Callable[[dict], None] | None = None,
-          callback_every: int = 100, progress: bool = True) -> TrainResult:
+          callback_every: int = 100, progress: bool = True, objective: str = "flow") -> TrainResult:
     """Train ``model`` with the flow-matching loss and Adam; deterministic given ``seed`` and the initial weights.
 
     Args:
@@ -148,6 +172,8 @@ def train(model: nn.Module, sample_data: Callable, *, steps: int, batch_size: in
         p_uncond: probability of replacing a label by the model's ``null_class`` (classifier-free guidance training).
         callback: called every ``callback_every`` steps (and after the last) with ``{"step", "loss", "model", "ema"}``.
         progress: show a tqdm bar whose postfix is the running loss.
+        objective: "flow" (``fm_loss``, a velocity field) or "regression" (``regression_loss``, a direct predictor
+            of x1 from the condition, the baseline a generative model is compared with).
     Returns:
         ``TrainResult(model, loss_history, ema, seconds)``; ``ema`` is the averaged copy (a field too) or None.
     """
@@ -160,6 +186,9 @@ def train(model: nn.Module, sample_data: Callable, *, steps: int, batch_size: in
     if callback is not None and not callable(callback):
         raise TypeError("callback must be a callable callback(info: dict) or None")
     check_positive(lr, "lr"), check_fraction(p_uncond, "p_uncond")
+    if objective not in _OBJECTIVES:
+        raise ValueError(f"objective must be one of {sorted(_OBJECTIVES)}, got {objective!r}")
+    loss_fn = _OBJECTIVES[objective]
     null_class = getattr(model, "null_class", None)
     if p_uncond > 0 and null_class is None:
         raise ValueError("p_uncond > 0 needs a conditional model with a null_class (e.g. MLPVelocity(n_classes=K))")
@@ -175,7 +204,7 @@ def train(model: nn.Module, sample_data: Callable, *, steps: int, batch_size: in
     try:
         for step in bar:
             x1, y, extra = _next_batch(sample_data, batch_size, generator, p_uncond, null_class, device)  # fresh data
-            loss = fm_loss(model, x1, generator=generator, y=y, cond=extra)  # flow-matching loss on this batch
+            loss = loss_fn(model, x1, generator=generator, y=y, cond=extra)  # flow-matching loss on this batch
             value = loss.item()
             if not math.isfinite(value):
                 raise FloatingPointError(f"the loss is {value} at step {step} (weights left as before it); lower lr")

@@ -57,9 +57,11 @@ def _train_one(spec: Spec, out_dir: Path, progress: bool) -> dict:
             model = result.ema  # ship the exponential moving average
         seconds = time.perf_counter() - start
     path = out_dir / f"{spec.name}.safetensors"
-    save_model(model, path, {"name": spec.name, "arch": spec.arch, "train": spec.train})  # deterministic bytes
+    save_model(model, path, {"name": spec.name, "arch": spec.arch, "train": spec.train},
+               dtype=getattr(torch, spec.storage))  # deterministic bytes
     return {"file": path.name, "class": spec.cls, "arch": spec.arch, "train": spec.train, "kind": spec.kind,
-            "description": spec.description, "headline": spec.headline, "tolerances": spec.tolerances,
+            "storage": spec.storage, "description": spec.description, "headline": spec.headline,
+            "tolerances": spec.tolerances,
             "sha256": sha256_file(path), "bytes": path.stat().st_size, "train_seconds": round(seconds, 1)}
 
 

@@ -11,7 +11,7 @@ from cs280diff.distill import fewstep
 from cs280diff.flows import metrics, mixtures, schedules, solvers
 from cs280diff.images import digits, studies, tasks
 from cs280diff.images import metrics as image_metrics
-from cs280diff.nets import classifiers
+from cs280diff.nets import classifiers, training
 from cs280diff.nets.registry import load_pretrained, read_manifest
 
 __all__ = ["measure_one", "deterministic"]
@@ -148,6 +148,17 @@ def _measure_conditional(model, task: str) -> dict:
     return out
 
 
+def _measure_regression(model, task: str) -> dict:
+    """A notebook-8 regression baseline (``training.predict_regression``) on its task's held-out pairs."""
+    x1, cond = tasks.test_batch(task)
+    with torch.no_grad():
+        prediction = training.predict_regression(model, x1, cond=cond)
+    out = {"mse": tasks.score(task, prediction, x1, cond)}
+    out.update({f"baseline_{k.replace(' ', '_')}": tasks.score(task, p, x1, cond)
+                for k, p in tasks.baselines(task, cond).items()})
+    return out
+
+
 def measure_one(name: str, directory: Path) -> dict:
     """The build-time metrics of model ``name`` of the weights folder ``directory``."""
     entry = read_manifest(directory)["models"][name]
@@ -157,6 +168,8 @@ def measure_one(name: str, directory: Path) -> dict:
             return _measure_classifier(model, entry["kind"])
         if entry["kind"] in ("pd", "dmd", "reflow"):
             return _measure_distilled(model, entry, directory)
+        if entry["kind"] == "regression":
+            return _measure_regression(model, entry["train"]["data"].split("/", 1)[1])
         if entry["kind"] == "conditional":
             return _measure_conditional(model, entry["train"]["data"].split("/", 1)[1])
         if entry["kind"] == "digits_velocity":

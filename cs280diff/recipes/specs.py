@@ -13,9 +13,12 @@ __all__ = ["Spec", "SPECS", "DISTILLED_KINDS"]
 class Spec:
     """How to build one shipped model: architecture, data, training settings, and what to measure.
 
-    kind: "classifier" / "noisy_classifier" (``classifiers.train_classifier``), "digits_velocity", "mixture_velocity"
-    or "conditional" (notebook 8's tasks, ``images.tasks``) (``train.train``, the EMA weights are shipped), or a distillation of shipped teachers, "pd" / "dmd" / "reflow"
-    (``recipes.distilled``; its ``train`` names the teacher and is built after the teachers).  ``tolerances``: absolute tolerance per metric for ``compare``.
+    kind: "classifier" / "noisy_classifier" (``classifiers.train_classifier``); "digits_velocity",
+    "mixture_velocity", "conditional" (notebook 8's tasks, ``images.tasks``) or "regression" (their per-pixel
+    regression baseline) (``train.train``, the EMA weights are shipped); or a distillation of shipped teachers, "pd" /
+    "dmd" / "reflow" (``recipes.distilled``; its ``train`` names the teacher and is built after the teachers).
+    ``tolerances``: absolute tolerance per metric for ``compare``.
+    ``storage``: the dtype the weights are written in ("float32" or "float16"); the metrics are measured on the file.
     """
     name: str
     cls: str
@@ -26,6 +29,7 @@ class Spec:
     headline: str
     tolerances: dict = field(default_factory=dict)
     init_seed: int = 0
+    storage: str = "float32"  # dtype of the shipped file; "float16" halves it (measured after rounding)
 
 
 _MIXTURE_TOL = {"endpoint_error": 0.03, "cond_endpoint_error": 0.03, "sw_model": 0.02, "sw_floor": 0.0}
@@ -62,13 +66,15 @@ _TASK_TOL = {"mse": 0.005, "mse_mean4": 0.005, "gain": 5.0, "baseline_cross-fade
              "baseline_nearest_neighbour": 0.0}
 
 
-def _task(name: str, task: str, channels: int, cond_channels: int, steps: int, what: str, size: int = 16) -> "Spec":
+def _task(name: str, task: str, channels: int, cond_channels: int, steps: int, what: str, size: int = 16,
+          kind: str = "conditional") -> "Spec":
+    train = {"data": f"task/{task}", "steps": steps, "batch_size": 128, "lr": 2e-3, "ema_decay": 0.999, "seed": 0}
+    if kind == "regression":
+        train["objective"] = "regression"  # a direct predictor f(cond) of x1: the baseline of notebook 8
     return Spec(name, "TinyUNet", {"channels": channels, "size": size, "base": 16, "mults": [1, 2], "t_embed": 32,
-                                   "cond_channels": cond_channels},
-                "conditional", {"data": f"task/{task}", "steps": steps, "batch_size": 128, "lr": 2e-3,
-                                "ema_decay": 0.999, "seed": 0},
-                f"{size}×{size} UNet with the condition as {cond_channels} input channel(s): {what} (notebook 8)", "gain",
-                _TASK_TOL)
+                                   "cond_channels": cond_channels}, kind, train,
+                f"{size}×{size} UNet with the condition as {cond_channels} input channel(s): {what} (notebook 8)",
+                "gain" if kind == "conditional" else "mse", _TASK_TOL, storage="float16")
 
 
 SPECS: dict[str, Spec] = {s.name: s for s in [
@@ -104,9 +110,18 @@ SPECS: dict[str, Spec] = {s.name: s for s in [
          "velocity MLP for data.lecture_1d() (3 modes), conditional on the mode (null class 3, p_uncond = 0.2)",
          "endpoint_error", _MIXTURE_TOL),
     *[_ring_pd(n) for n in (1, 2, 4, 8)],
+    Spec("digits_dit", "TinyDiT", {"channels": 1, "size": 8, "patch": 2, "width": 80, "depth": 4, "heads": 4,
+                                   "t_embed": 64, "n_classes": 10},
+         "digits_velocity", {"data": "digits/train/8", "steps": 6000, "batch_size": 128, "lr": 2e-3,
+                             "ema_decay": 0.999, "p_uncond": 0.2, "seed": 0},
+         "class-conditional tiny DiT on 8×8 digits: 2×2 patches as 16 tokens, width 80, 4 blocks, adaLN-zero for "
+         "time + class (null class 10); 0.50 M weights, about the UNet's, stored in float16", "fd_n359",
+         _VELOCITY_TOL, storage="float16"),
     _task("task_inbetween", "inbetween", 3, 2, 3000, "start + end frame of a moving sprite -> the 3 frames between"),
     _task("task_novel_view", "novel_view", 1, 3, 4000, "a shape and a camera turn (cos, sin as planes) -> the turned view"),
     _task("task_depth", "depth", 1, 1, 3000, "overlapping shapes -> the depth map of what is visible"),
+    _task("task_depth_regression", "depth", 1, 1, 3000, "per-pixel regression of the depth map (x = 0, t = 0: "
+          "a plain function of the pixels), the baseline the sampler is compared with", kind="regression"),
     _task("task_inpaint", "inpaint", 1, 2, 3000, "a digit with a hole (and the mask) -> the whole digit", size=8),
     _ring_dmd("ring_dmd", "exact:ring_2d", "the exact oracle"),
     _ring_dmd("ring_dmd_mlp", "ring_mlp", "the learned ring_mlp"),
