@@ -25,7 +25,7 @@ def _manifest() -> dict:
 
 def test_manifest_matches_the_recipes_and_the_size_budget():
     """Every recipe in SPECS is shipped with the same architecture and training settings; files verify; the weights
-    together stay under 15 MB (MAX_TOTAL_BYTES); every entry records sha256, metrics and its headline metric."""
+    together stay under 15 MB (MAX_TOTAL_BYTES, 15 · 10⁶ bytes); every entry records sha256, metrics and its headline metric."""
     manifest = _manifest()
     assert sorted(manifest["models"]) == SHIPPED
     for name, spec in specs.SPECS.items():
@@ -33,9 +33,10 @@ def test_manifest_matches_the_recipes_and_the_size_budget():
         assert entry["class"] == spec.cls and entry["arch"] == spec.arch and entry["train"] == spec.train, \
             f"{name}: the shipped weights were built from another recipe; rebuild them"
         assert len(entry["sha256"]) == 64 and spec.headline in entry["metrics"]
+        assert entry.get("storage", "float32") == spec.storage, f"{name}: stored as {entry.get('storage')}"
     assert all(registry.verify().values()), registry.verify()
     total = sum((registry.weights_dir() / e["file"]).stat().st_size for e in manifest["models"].values())
-    assert total < registry.MAX_TOTAL_BYTES, f"{total / 2**20:.2f} MB of weights"
+    assert total < registry.MAX_TOTAL_BYTES, f"{total / 1e6:.2f} MB of weights"
 
 
 @pytest.mark.parametrize("name", SHIPPED)

@@ -40,8 +40,8 @@ from cs280diff.validate import check_int, check_x
 
 Tensor = torch.Tensor
 
-__all__ = ["default_classifier", "features", "real_features", "class_accuracy", "frechet_distance", "fd_digits",
-           "precision_recall", "within_class_diversity", "diversity_ratio", "evaluate", "real_data_floors",
+__all__ = ["default_classifier", "features", "real_features", "predict_digits", "class_accuracy", "frechet_distance",
+           "fd_digits", "precision_recall", "within_class_diversity", "diversity_ratio", "evaluate", "real_data_floors",
            "accuracy_vs_t"]
 
 K_NEIGHBOURS = 3
@@ -98,13 +98,19 @@ def real_features(split: str = "train", classifier: nn.Module | None = None) -> 
 
 
 @torch.no_grad()
+def predict_digits(samples: Tensor, classifier: nn.Module | None = None) -> Tensor:
+    """The classifier's reading (n,) of images (n, 1, s, s) in [-1, 1] (default: the shipped clean classifier)."""
+    check_x(samples, "samples")
+    clf = _classifier(classifier)
+    return predict(clf, _to_classifier(samples, clf)).cpu()
+
+
 def class_accuracy(samples: Tensor, labels: Tensor, classifier: nn.Module | None = None) -> float:
     """Share of samples (n, 1, s, s) that the classifier assigns to the class they were generated for, labels (n,)."""
     check_x(samples, "samples")
     if not isinstance(labels, Tensor) or labels.shape != (samples.shape[0],):
         raise ValueError(f"labels must be a ({samples.shape[0]},) tensor, got {getattr(labels, 'shape', labels)}")
-    clf = _classifier(classifier)
-    return (predict(clf, _to_classifier(samples, clf)).cpu() == labels.cpu()).double().mean().item()
+    return (predict_digits(samples, classifier) == labels.cpu()).double().mean().item()
 
 
 # ----------------------------------------------------------------------------------------------- distances

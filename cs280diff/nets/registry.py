@@ -29,7 +29,7 @@ __all__ = ["ChecksumError", "weights_dir", "sha256_file", "read_manifest", "avai
            "load_pretrained", "verify", "MANIFEST", "MAX_TOTAL_BYTES"]
 
 MANIFEST = "manifest.json"
-MAX_TOTAL_BYTES = 15 * 2**20  # all shipped weights together stay under 15 MB
+MAX_TOTAL_BYTES = 15_000_000  # all shipped weights together stay under 15 MB
 # the only classes a manifest may name: nothing else is ever constructed from a file
 ARCHITECTURES = {c.__name__: c for c in (MLPVelocity, TinyUNet, TinyDiT, DigitClassifier, NoisyDigitClassifier,
                                          OneStepGenerator)}

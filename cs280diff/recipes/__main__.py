@@ -29,7 +29,7 @@ def main(argv=None) -> int:
     if args.command == "build":
         m = build(args.only, args.out, jobs=args.jobs)
         print(f"built {', '.join(m['build']['models'])} in {m['build']['wall_seconds']:.0f} s; "
-              f"{m['total_bytes'] / 2**20:.2f} MB of weights in {args.out or weights_dir()}")
+              f"{m['total_bytes'] / 1e6:.2f} MB of weights in {args.out or weights_dir()}")
         if args.out:
             problems = compare(args.out) if (weights_dir() / MANIFEST).is_file() else []
             print("\n".join(problems) if problems else "metrics agree with the shipped manifest within tolerances")

@@ -9,7 +9,7 @@ import torch
 from cs280diff import conventions
 from cs280diff.distill import fewstep
 from cs280diff.flows import metrics, mixtures, schedules, solvers
-from cs280diff.images import digits, studies, tasks
+from cs280diff.images import digits, prompts, studies, tasks
 from cs280diff.images import metrics as image_metrics
 from cs280diff.nets import classifiers, training
 from cs280diff.nets.registry import load_pretrained, read_manifest
@@ -159,6 +159,12 @@ def _measure_regression(model, task: str) -> dict:
     return out
 
 
+def _measure_prompts(model) -> dict:
+    """Notebook 8's composition experiment: digit and style accuracy on the seen and the held-out prompts."""
+    r = prompts.composition(model, n_per=100, seed=EVAL_SEED)
+    return {k: r[k] for k in ("seen_digit", "seen_style", "held_out_digit", "held_out_style", "real_bold_digit")}
+
+
 def measure_one(name: str, directory: Path) -> dict:
     """The build-time metrics of model ``name`` of the weights folder ``directory``."""
     entry = read_manifest(directory)["models"][name]
@@ -168,6 +174,8 @@ def measure_one(name: str, directory: Path) -> dict:
             return _measure_classifier(model, entry["kind"])
         if entry["kind"] in ("pd", "dmd", "reflow"):
             return _measure_distilled(model, entry, directory)
+        if entry["kind"] == "prompt_velocity":
+            return _measure_prompts(model)
         if entry["kind"] == "regression":
             return _measure_regression(model, entry["train"]["data"].split("/", 1)[1])
         if entry["kind"] == "conditional":

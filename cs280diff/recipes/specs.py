@@ -14,8 +14,8 @@ class Spec:
     """How to build one shipped model: architecture, data, training settings, and what to measure.
 
     kind: "classifier" / "noisy_classifier" (``classifiers.train_classifier``); "digits_velocity",
-    "mixture_velocity", "conditional" (notebook 8's tasks, ``images.tasks``) or "regression" (their per-pixel
-    regression baseline) (``train.train``, the EMA weights are shipped); or a distillation of shipped teachers, "pd" /
+    "mixture_velocity", "conditional" (notebook 8's tasks, ``images.tasks``), "regression" (their per-pixel
+    regression baseline) or "prompt_velocity" (notebook 8's prompts, ``images.prompts``) (``train.train``, the EMA weights are shipped); or a distillation of shipped teachers, "pd" /
     "dmd" / "reflow" (``recipes.distilled``; its ``train`` names the teacher and is built after the teachers).
     ``tolerances``: absolute tolerance per metric for ``compare``.
     ``storage``: the dtype the weights are written in ("float32" or "float16"); the metrics are measured on the file.
@@ -117,6 +117,14 @@ SPECS: dict[str, Spec] = {s.name: s for s in [
          "class-conditional tiny DiT on 8×8 digits: 2×2 patches as 16 tokens, width 80, 4 blocks, adaLN-zero for "
          "time + class (null class 10); 0.50 M weights, about the UNet's, stored in float16", "fd_n359",
          _VELOCITY_TOL, storage="float16"),
+    Spec("prompt_dit", "TinyDiT", {"channels": 1, "size": 8, "patch": 2, "width": 64, "depth": 4, "heads": 4,
+                                   "t_embed": 64, "vocab": 12, "prompt_len": 2},
+         "prompt_velocity", {"data": "prompts/digit_style", "steps": 5000, "batch_size": 128, "lr": 2e-3,
+                             "ema_decay": 0.999, "seed": 0},
+         "tiny DiT reading a 2-token prompt (digit, thin / bold) by cross-attention; bold 2, thin 5 and bold 7 never "
+         "seen in training (images.prompts; notebook 8's composition experiment), stored in float16",
+         "held_out_style", {"seen_digit": 0.03, "seen_style": 0.03, "held_out_digit": 0.05, "held_out_style": 0.05,
+                            "real_bold_digit": 0.0}, storage="float16"),
     _task("task_inbetween", "inbetween", 3, 2, 3000, "start + end frame of a moving sprite -> the 3 frames between"),
     _task("task_novel_view", "novel_view", 1, 3, 4000, "a shape and a camera turn (cos, sin as planes) -> the turned view"),
     _task("task_depth", "depth", 1, 1, 3000, "overlapping shapes -> the depth map of what is visible"),
@@ -134,14 +142,14 @@ SPECS: dict[str, Spec] = {s.name: s for s in [
          "pd", {"method": "pd", "data": "digits/train/8", "teacher": "digits_mlp", "start_steps": 64, "steps": 2,
                 "iters": {"32": 500, "16": 500, "8": 1000, "4": 1500, "2": 2500}, "lr": 3e-4, "batch_size": 256,
                 "seed": 0},
-         "progressive-distillation student of digits_mlp (64 Euler steps), 2 Euler steps, class-conditional",
-         "fd_n359", _DISTILLED_TOL),
+         "progressive-distillation student of digits_mlp (64 Euler steps), 2 Euler steps, class-conditional; "
+         "stored in float16", "fd_n359", _DISTILLED_TOL, storage="float16"),
     Spec("digits_dmd", "OneStepGenerator", {"dim": 64, "hidden": 512, "depth": 3, "t_embed": 32, "n_classes": 10,
                                             "init_scale": 1.0},
          "dmd", {"method": "dmd", "data": "digits/train/8", "teacher": "digits_mlp", "init": "teacher",
                  "shape": [1, 8, 8], "steps": 3000, "batch_size": 128, "lr": 3e-4, "fake_updates": 2, "warmup": 100,
                  "seed": 0},
          "one-step DMD generator x = G(z, y) of digits, real score = digits_mlp; G and the fake start from the "
-         "teacher (DMD2)", "fd_n359", _DISTILLED_TOL),
+         "teacher (DMD2); stored in float16", "fd_n359", _DISTILLED_TOL, storage="float16"),
 ]}
 DISTILLED_KINDS = ("pd", "dmd", "reflow")
