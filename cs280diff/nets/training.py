@@ -22,7 +22,8 @@ from cs280diff.validate import check_fraction, check_int, check_positive, check_
 
 Tensor = torch.Tensor
 
-__all__ = ["fm_loss", "regression_loss", "predict_regression", "drop_labels", "dropout_step", "EMA", "TrainResult", "train"]
+__all__ = ["fm_loss", "regression_loss", "predict_regression", "drop_labels", "dropout_step", "EMA", "TrainResult",
+           "train"]
 
 
 def _gen_device(generator: torch.Generator | None) -> torch.device:
@@ -204,7 +205,7 @@ def train(model: nn.Module, sample_data: Callable, *, steps: int, batch_size: in
     try:
         for step in bar:
             x1, y, extra = _next_batch(sample_data, batch_size, generator, p_uncond, null_class, device)  # fresh data
-            loss = loss_fn(model, x1, generator=generator, y=y, cond=extra)  # flow-matching loss on this batch
+            loss = loss_fn(model, x1, generator=generator, y=y, cond=extra)  # the objective's loss on this batch
             value = loss.item()
             if not math.isfinite(value):
                 raise FloatingPointError(f"the loss is {value} at step {step} (weights left as before it); lower lr")
