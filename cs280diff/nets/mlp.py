@@ -21,7 +21,7 @@ class MLPVelocity(nn.Module):
     """An MLP velocity field v_θ(x, t, y) on flattened x, for toy data (1D, 2D) and small images alike.
 
     Input features: [x flattened (dim), sinusoidal time embedding (t_embed), class embedding (t_embed, if
-    conditional)] -> ``depth`` hidden layers of width ``hidden`` with SiLU -> a linear layer back to ``dim``.
+    conditional), condition vector (cond_dim, if any)] -> ``depth`` hidden layers of width ``hidden`` with SiLU -> a linear layer back to ``dim``.
 
     Args:
         dim: number of features per sample, prod(dims) for x of shape (batch, *dims).
@@ -30,11 +30,13 @@ class MLPVelocity(nn.Module):
         t_embed: size of the time embedding (even), also the size of the class embedding.
         n_classes: number of classes for conditioning, or None for an unconditional model.  A conditional model
             has ``n_classes + 1`` embeddings: index ``n_classes`` (``null_class``) is "no condition" (y = None).
-    Call: ``net(x, t, y=None)`` with x (batch, *dims), t float or (batch,) in [0, 1], y None, an int or a (batch,)
+        cond_dim: size of a condition vector (e.g. a target point), concatenated to the input, or None.
+    Call: ``net(x, t, y=None, cond=None)`` with cond (batch, cond_dim) when the model has one, and x (batch, *dims), t float or (batch,) in [0, 1], y None, an int or a (batch,)
     integer tensor in [0, n_classes]; returns v of shape and dtype of x (computed in the parameters' dtype).
     """
 
-    def __init__(self, dim: int, hidden: int = 128, depth: int = 3, t_embed: int = 32, n_classes: int | None = None):
+    def __init__(self, dim: int, hidden: int = 128, depth: int = 3, t_embed: int = 32, n_classes: int | None = None,
+                 cond_dim: int | None = None):
         super().__init__()
         self.dim, self.hidden = check_int(dim, "dim"), check_int(hidden, "hidden")
         self.depth = check_int(depth, "depth")
@@ -43,7 +45,8 @@ class MLPVelocity(nn.Module):
             raise ValueError(f"t_embed must be even (half cosines, half sines), got {t_embed}")
         self.n_classes = None if n_classes is None else check_int(n_classes, "n_classes")
         self.class_embed = None if n_classes is None else nn.Embedding(self.n_classes + 1, self.t_embed)
-        width = self.dim + self.t_embed * (1 if n_classes is None else 2)
+        self.cond_dim = None if cond_dim is None else check_int(cond_dim, "cond_dim")
+        width = self.dim + self.t_embed * (1 if n_classes is None else 2) + (self.cond_dim or 0)
         layers: list[nn.Module] = []
         for _ in range(self.depth):
             layers += [nn.Linear(width, self.hidden), nn.SiLU()]
@@ -58,13 +61,23 @@ class MLPVelocity(nn.Module):
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}, hidden={self.hidden}, depth={self.depth}, t_embed={self.t_embed}, " \
-               f"n_classes={self.n_classes}"
+               f"n_classes={self.n_classes}" + (f", cond_dim={self.cond_dim}" if self.cond_dim else "")
+
+    def _cond(self, cond, batch: int, dtype) -> list[Tensor]:
+        """The condition vector (batch, cond_dim) as extra input features ([] for a model without one)."""
+        if self.cond_dim is None:
+            if cond is not None:
+                raise TypeError("this MLPVelocity takes no condition vector (built with cond_dim=None)")
+            return []
+        if not isinstance(cond, Tensor) or cond.shape != (batch, self.cond_dim):
+            raise ValueError(f"cond must be a ({batch}, {self.cond_dim}) tensor, got {getattr(cond, 'shape', cond)}")
+        return [cond.to(dtype)]
 
     def _labels(self, y, batch: int, device) -> Tensor | None:
         """Checked labels (batch,) long, with y = None -> the null class; None for an unconditional model."""
         return class_labels(y, batch, self.n_classes, device, owner=type(self).__name__)
 
-    def forward(self, x: Tensor, t, y=None) -> Tensor:
+    def forward(self, x: Tensor, t, y=None, cond: Tensor | None = None) -> Tensor:
         check_x(x)
         batch = x.shape[0]
         flat = x.reshape(batch, -1)  # (batch, *dims) -> (batch, dim)
@@ -76,5 +89,6 @@ class MLPVelocity(nn.Module):
         labels = self._labels(y, batch, x.device)
         if labels is not None:
             feats.append(self.class_embed(labels))  # learned embedding; index n_classes = unconditional
+        feats += self._cond(cond, batch, p.dtype)
         v = self.net(torch.cat(feats, dim=1))
         return v.reshape(x.shape).to(x.dtype)

@@ -9,7 +9,7 @@ import torch
 from cs280diff import conventions
 from cs280diff.distill import fewstep
 from cs280diff.flows import metrics, mixtures, schedules, solvers
-from cs280diff.images import digits, prompts, studies, tasks
+from cs280diff.images import digits, poses, prompts, studies, tasks
 from cs280diff.images import metrics as image_metrics
 from cs280diff.nets import classifiers, training
 from cs280diff.nets.registry import load_pretrained, read_manifest
@@ -159,6 +159,19 @@ def _measure_regression(model, task: str) -> dict:
     return out
 
 
+def _measure_pose(model, regression: bool) -> dict:
+    """The arm's held-out targets: hand error, hit rate and elbow coverage of 8 samples (Euler 50) per target, or
+    of the regression's one answer."""
+    x1, target = poses.test_set()
+    with torch.no_grad():
+        if regression:
+            samples = training.predict_regression(model, x1, cond=target)[None]
+        else:
+            samples = torch.stack([solvers.sample(model, torch.randn(x1.shape, generator=torch.Generator().manual_seed(
+                EVAL_SEED + i)), schedules.uniform(EVAL_STEPS), cond={"cond": target}) for i in range(8)])
+    return poses.evaluate(samples, target)
+
+
 def _measure_prompts(model) -> dict:
     """Notebook 8's composition experiment: digit and style accuracy on the seen and the held-out prompts."""
     r = prompts.composition(model, n_per=100, seed=EVAL_SEED)
@@ -176,6 +189,8 @@ def measure_one(name: str, directory: Path) -> dict:
             return _measure_distilled(model, entry, directory)
         if entry["kind"] == "prompt_velocity":
             return _measure_prompts(model)
+        if entry["kind"] in ("pose_velocity", "regression") and entry["train"]["data"].startswith("poses/"):
+            return _measure_pose(model, regression=entry["kind"] == "regression")
         if entry["kind"] == "regression":
             return _measure_regression(model, entry["train"]["data"].split("/", 1)[1])
         if entry["kind"] == "conditional":

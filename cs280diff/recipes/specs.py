@@ -15,7 +15,8 @@ class Spec:
 
     kind: "classifier" / "noisy_classifier" (``classifiers.train_classifier``); "digits_velocity",
     "mixture_velocity", "conditional" (notebook 8's tasks, ``images.tasks``), "regression" (their per-pixel
-    regression baseline) or "prompt_velocity" (notebook 8's prompts, ``images.prompts``) (``train.train``, the EMA weights are shipped); or a distillation of shipped teachers, "pd" /
+    regression baseline), "prompt_velocity" (notebook 8's prompts, ``images.prompts``) or "pose_velocity" (the arm,
+    ``images.poses``) (``train.train``, the EMA weights are shipped); or a distillation of shipped teachers, "pd" /
     "dmd" / "reflow" (``recipes.distilled``; its ``train`` names the teacher and is built after the teachers).
     ``tolerances``: absolute tolerance per metric for ``compare``.
     ``storage``: the dtype the weights are written in ("float32" or "float16"); the metrics are measured on the file.
@@ -125,6 +126,14 @@ SPECS: dict[str, Spec] = {s.name: s for s in [
          "seen in training (images.prompts; notebook 8's composition experiment), stored in float16",
          "held_out_style", {"seen_digit": 0.03, "seen_style": 0.03, "held_out_digit": 0.05, "held_out_style": 0.05,
                             "real_bold_digit": 0.0}, storage="float16"),
+    *[Spec(name, "MLPVelocity", {"dim": 4, "hidden": 256, "depth": 3, "t_embed": 32, "cond_dim": 2}, kind,
+           {"data": "poses/arm", "steps": 4000, "batch_size": 256, "lr": 1e-3, "ema_decay": 0.999, "seed": 0,
+            **({"objective": "regression"} if kind == "regression" else {})},
+           f"two-link arm, target point (2) -> pose (cos θ1, sin θ1, cos θ2, sin θ2): {what} (images.poses; "
+           f"notebook 8 part 2), stored in float16", "hand_error",
+           {"hand_error": 0.02, "hit_rate": 0.05, "both_elbows": 0.05}, storage="float16")
+      for name, kind, what in (("pose_mlp", "pose_velocity", "conditional velocity MLP, samples both elbows"),
+                               ("pose_regression", "regression", "per-output regression MLP, the baseline"))],
     _task("task_inbetween", "inbetween", 3, 2, 3000, "start + end frame of a moving sprite -> the 3 frames between"),
     _task("task_novel_view", "novel_view", 1, 3, 4000, "a shape and a camera turn (cos, sin as planes) -> the turned view"),
     _task("task_depth", "depth", 1, 1, 3000, "overlapping shapes -> the depth map of what is visible"),
