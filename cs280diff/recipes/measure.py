@@ -9,7 +9,7 @@ import torch
 from cs280diff import conventions
 from cs280diff.distill import fewstep
 from cs280diff.flows import metrics, mixtures, schedules, solvers
-from cs280diff.images import digits, poses, prompts, studies, tasks
+from cs280diff.images import digits, game, poses, prompts, studies, tasks
 from cs280diff.images import metrics as image_metrics
 from cs280diff.nets import classifiers, training
 from cs280diff.nets.registry import load_pretrained, read_manifest
@@ -172,6 +172,17 @@ def _measure_pose(model, regression: bool) -> dict:
     return poses.evaluate(samples, target)
 
 
+def _measure_world(model) -> dict:
+    """Held-out episodes of images.game (128 x 12 actions, Euler 10 per frame): the mean distance between the
+    rolled-out sprite and the simulator's after 1, 4 and 12 steps, and the copy-the-first-frame baseline's."""
+    pos0, actions = game.test_episodes()
+    truth = game.true_rollout(pos0, actions)
+    frames = game.rollout(model, game.render(pos0), actions, seed=EVAL_SEED)
+    err = (game.position(frames.flatten(0, 1)).reshape(truth[:, 1:].shape) - truth[:, 1:]).norm(dim=2).mean(0)
+    copy = (truth[:, 1:] - truth[:, :1]).norm(dim=2).mean(0)
+    return {f"{what}_{k}": float(v[k - 1]) for k in (1, 4, 12) for what, v in (("error", err), ("copy", copy))}
+
+
 def _measure_prompts(model) -> dict:
     """Notebook 8's composition experiment: digit and style accuracy on the seen and the held-out prompts."""
     r = prompts.composition(model, n_per=100, seed=EVAL_SEED)
@@ -187,6 +198,8 @@ def measure_one(name: str, directory: Path) -> dict:
             return _measure_classifier(model, entry["kind"])
         if entry["kind"] in ("pd", "dmd", "reflow"):
             return _measure_distilled(model, entry, directory)
+        if entry["kind"] == "world_model":
+            return _measure_world(model)
         if entry["kind"] == "prompt_velocity":
             return _measure_prompts(model)
         if entry["kind"] in ("pose_velocity", "regression") and entry["train"]["data"].startswith("poses/"):

@@ -15,8 +15,8 @@ class Spec:
 
     kind: "classifier" / "noisy_classifier" (``classifiers.train_classifier``); "digits_velocity",
     "mixture_velocity", "conditional" (notebook 8's tasks, ``images.tasks``), "regression" (their per-pixel
-    regression baseline), "prompt_velocity" (notebook 8's prompts, ``images.prompts``) or "pose_velocity" (the arm,
-    ``images.poses``) (``train.train``, the EMA weights are shipped); or a distillation of shipped teachers, "pd" /
+    regression baseline), "prompt_velocity" (notebook 8's prompts, ``images.prompts``) "pose_velocity" (the arm,
+    ``images.poses``) or "world_model" (``images.game``) (``train.train``, the EMA weights are shipped); or a distillation of shipped teachers, "pd" /
     "dmd" / "reflow" (``recipes.distilled``; its ``train`` names the teacher and is built after the teachers).
     ``tolerances``: absolute tolerance per metric for ``compare``.
     ``storage``: the dtype the weights are written in ("float32" or "float16"); the metrics are measured on the file.
@@ -134,6 +134,15 @@ SPECS: dict[str, Spec] = {s.name: s for s in [
            {"hand_error": 0.02, "hit_rate": 0.05, "both_elbows": 0.05}, storage="float16")
       for name, kind, what in (("pose_mlp", "pose_velocity", "conditional velocity MLP, samples both elbows"),
                                ("pose_regression", "regression", "per-output regression MLP, the baseline"))],
+    *[Spec(name, "TinyUNet", {"channels": 1, "size": 16, "base": 16, "mults": [1, 2], "t_embed": 32,
+                               "cond_channels": 5}, "world_model",
+           {"data": f"game/{aug}", "steps": 3000, "batch_size": 128, "lr": 2e-3, "ema_decay": 0.999, "seed": 0},
+           f"world model of images.game: the next frame from the previous frame and the action (4 planes), {what} "
+           f"(notebook 8 part 2), stored in float16", "error_12",
+           {"error_1": 0.1, "error_4": 0.2, "error_12": 0.4, "copy_1": 0.0, "copy_4": 0.0, "copy_12": 0.0},
+           storage="float16")
+      for name, aug, what in (("game_world", 0.0, "clean context frames"),
+                              ("game_world_aug", 0.3, "context frames noised with std ~ U[0, 0.3]"))],
     _task("task_inbetween", "inbetween", 3, 2, 3000, "start + end frame of a moving sprite -> the 3 frames between"),
     _task("task_novel_view", "novel_view", 1, 3, 4000, "a shape and a camera turn (cos, sin as planes) -> the turned view"),
     _task("task_depth", "depth", 1, 1, 3000, "overlapping shapes -> the depth map of what is visible"),
