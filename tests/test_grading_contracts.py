@@ -3,8 +3,9 @@
 Every graded cell of every solution notebook (visible and hidden tests) runs here against the solutions, with each
 exercise function wrapped to record the forms of the inputs the tests pass it.  Each form must be promised by that
 function's docstring: a time ``t`` given as a float, a 0-d tensor or a (batch,) tensor, and tensors with more than
-one non-batch dimension (images).  On the commit the issue was filed against, ``path_xt`` was called with a 0-d
-tensor t that its docstring did not mention; this test names such gaps.
+one non-batch dimension (images: ``*dims``, or an explicit ``(batch, C, H, W)`` / ``(batch, n_tokens, width)``).
+On the commit the issue was filed against, ``path_xt`` was called with a 0-d tensor t that its docstring did not
+mention; this test names such gaps.
 """
 import functools
 import os
@@ -18,7 +19,8 @@ from cs280diff import course
 
 # the words a docstring must contain for each form of input that a test passes
 PROMISES = {"t as a float": ("float",), "t as a 0-d tensor": ("0-d",), "t as a (batch,) tensor": ("(batch,)",),
-            "an image-shaped tensor (more than one non-batch dimension)": ("*dims",)}
+            "an image-shaped tensor (more than one non-batch dimension)": ("*dims", "(batch, C, H, W)",
+                                                                            "(batch, n_tokens, width)")}
 
 
 def _forms(name: str, value) -> set[str]:
