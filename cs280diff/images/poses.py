@@ -15,12 +15,13 @@ from typing import Callable
 
 import torch
 
+from cs280diff.flows import schedules, solvers
 from cs280diff.validate import check_int
 
 Tensor = torch.Tensor
 
 __all__ = ["L1", "L2", "MIN_BEND", "TEST_SEED", "forward_kinematics", "pose_features", "pose_angles", "sample_poses",
-           "batch", "sampler", "test_set", "inverse_kinematics", "hand_error", "elbow_sign", "evaluate"]
+           "batch", "sampler", "test_set", "sample", "inverse_kinematics", "hand_error", "elbow_sign", "evaluate"]
 
 L1, L2 = 1.0, 0.7
 MIN_BEND = 0.3  # |θ2| >= 0.3 rad: the two elbows of a target are always apart
@@ -71,6 +72,15 @@ def sampler() -> Callable:
 def test_set(n: int = 512) -> tuple[Tensor, Tensor]:
     """The held-out pairs (features, target): the same n every time (generator seeded with TEST_SEED)."""
     return batch(n, torch.Generator().manual_seed(TEST_SEED))
+
+
+@torch.no_grad()
+def sample(model, target: Tensor, *, k: int = 8, n_steps: int = 50, seed: int = 0) -> Tensor:
+    """k pose samples (k, n, 4) per target (n, 2) of a conditional field ``model(x, t, cond=target)``, Euler on a
+    uniform grid, the i-th from noise seeded with seed + i."""
+    grid = schedules.uniform(check_int(n_steps, "n_steps"))
+    return torch.stack([solvers.sample(model, torch.randn(target.shape[0], 4, generator=torch.Generator().manual_seed(
+        seed + i)), grid, cond={"cond": target}) for i in range(check_int(k, "k"))])
 
 
 def inverse_kinematics(target: Tensor) -> tuple[Tensor, Tensor]:

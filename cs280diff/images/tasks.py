@@ -24,7 +24,7 @@ from cs280diff.validate import check_int
 
 Tensor = torch.Tensor
 
-__all__ = ["TASKS", "batch", "sampler", "test_batch", "baselines", "generate", "mse", "score", "against_regression",
+__all__ = ["TASKS", "batch", "sampler", "test_batch", "baselines", "generate", "mse", "score", "regression_scores", "against_regression",
            "replacement_inpaint"]
 
 TASKS = ("inbetween", "novel_view", "depth", "inpaint")
@@ -142,26 +142,32 @@ def _spread(maps: Tensor, where: Tensor) -> float:
     return maps[where].double().std().item()
 
 
-@torch.no_grad()
-def against_regression(model, regressor, task: str = "depth", *, n: int = 512, k: int = 4, n_steps: int = 20,
-                       seed: int = 0) -> dict:
-    """A generative model against a per-pixel regression net on a task's held-out pairs.
+def regression_scores(task: str, samples: Tensor, regression: Tensor, x1: Tensor, cond: Tensor) -> dict:
+    """k samples (k, n, ...) of a generative model and a regression's answers (n, ...) against the truth x1.
 
-    Returns MSEs of the regression (``training.predict_regression``), one sample, the mean of k samples and the
-    best of k (per image: is the truth among the samples?), and the spread (std) of the values on the pixels that
-    are not background (target < 0.99) for the truth, the regression and one sample.  The regression estimates
-    the posterior mean, so it wins on MSE; where the answer is ambiguous it averages, and its maps are less varied
-    than real ones; the sample's are as varied as the truth's.
+    Returns MSEs of the regression, one sample, the mean of the k samples and the best of k (per image: is the truth
+    among the samples?), and the spread (std) of the values on the pixels that are not background (x1 < 0.99) for
+    the truth, the regression and one sample.  The regression estimates the posterior mean, so it wins on MSE;
+    where the answer is ambiguous it averages, and its maps are less varied than real ones; a sample's are as
+    varied as the truth's.
     """
-    x1, cond = test_batch(task, n)
-    samples = generate(model, cond, shape=x1.shape[1:], n_steps=n_steps, seed=seed, k=k)  # (k, n, ...)
-    regression = training.predict_regression(regressor, x1, cond=cond)
+    k = samples.shape[0]
     per_image = ((samples - x1[None]) ** 2).flatten(2).mean(2)  # (k, n)
     shape = x1 < 0.99
     return {"regression": score(task, regression, x1, cond), "single": score(task, samples[0], x1, cond),
             f"mean{k}": score(task, samples.mean(0), x1, cond), f"best_of_{k}": per_image.min(0).values.mean().item(),
             "spread_truth": _spread(x1, shape), "spread_regression": _spread(regression, shape),
             "spread_sample": _spread(samples[0], shape)}
+
+
+@torch.no_grad()
+def against_regression(model, regressor, task: str = "depth", *, n: int = 512, k: int = 4, n_steps: int = 20,
+                       seed: int = 0) -> dict:
+    """``regression_scores`` of a generative model (k samples per condition, ``generate``) and a per-pixel
+    regression net (``training.predict_regression``) on a task's n held-out pairs."""
+    x1, cond = test_batch(task, n)
+    samples = generate(model, cond, shape=x1.shape[1:], n_steps=n_steps, seed=seed, k=k)  # (k, n, ...)
+    return regression_scores(task, samples, training.predict_regression(regressor, x1, cond=cond), x1, cond)
 
 
 @torch.no_grad()

@@ -135,15 +135,20 @@ def _measure_distilled(model, entry: dict, directory: Path) -> dict:
     return out
 
 
+def _baseline_scores(task: str, x1, cond) -> dict:
+    """{"baseline_<name>": the task's score of each naive baseline} on these pairs."""
+    return {f"baseline_{k.replace(' ', '_')}": tasks.score(task, p, x1, cond)
+            for k, p in tasks.baselines(task, cond).items()}
+
+
 def _measure_conditional(model, task: str) -> dict:
     """A notebook-8 task on its held-out pairs: MSE (inpaint: over the hole) of one sample and of the mean of 4
     (Euler 20), and of each baseline; ``gain``: the best baseline's MSE over the single sample's."""
     x1, cond = tasks.test_batch(task)
     samples = tasks.generate(model, cond, shape=x1.shape[1:], n_steps=20, seed=EVAL_SEED, k=4)
     out = {"mse": tasks.score(task, samples[0], x1, cond), "mse_mean4": tasks.score(task, samples.mean(0), x1, cond)}
-    base = {name.replace(" ", "_"): tasks.score(task, pred, x1, cond)
-            for name, pred in tasks.baselines(task, cond).items()}
-    out.update({f"baseline_{k}": v for k, v in base.items()})
+    base = _baseline_scores(task, x1, cond)
+    out.update(base)
     out["gain"] = min(base.values()) / out["mse"]
     return out
 
@@ -153,33 +158,25 @@ def _measure_regression(model, task: str) -> dict:
     x1, cond = tasks.test_batch(task)
     with torch.no_grad():
         prediction = training.predict_regression(model, x1, cond=cond)
-    out = {"mse": tasks.score(task, prediction, x1, cond)}
-    out.update({f"baseline_{k.replace(' ', '_')}": tasks.score(task, p, x1, cond)
-                for k, p in tasks.baselines(task, cond).items()})
-    return out
+    return {"mse": tasks.score(task, prediction, x1, cond), **_baseline_scores(task, x1, cond)}
 
 
 def _measure_pose(model, regression: bool) -> dict:
     """The arm's held-out targets: hand error, hit rate and elbow coverage of 8 samples (Euler 50) per target, or
     of the regression's one answer."""
     x1, target = poses.test_set()
-    with torch.no_grad():
-        if regression:
+    if regression:
+        with torch.no_grad():
             samples = training.predict_regression(model, x1, cond=target)[None]
-        else:
-            samples = torch.stack([solvers.sample(model, torch.randn(x1.shape, generator=torch.Generator().manual_seed(
-                EVAL_SEED + i)), schedules.uniform(EVAL_STEPS), cond={"cond": target}) for i in range(8)])
+    else:
+        samples = poses.sample(model, target, k=8, n_steps=EVAL_STEPS, seed=EVAL_SEED)
     return poses.evaluate(samples, target)
 
 
 def _measure_world(model) -> dict:
     """Held-out episodes of images.game (128 x 12 actions, Euler 10 per frame): the mean distance between the
     rolled-out sprite and the simulator's after 1, 4 and 12 steps, and the copy-the-first-frame baseline's."""
-    pos0, actions = game.test_episodes()
-    truth = game.true_rollout(pos0, actions)
-    frames = game.rollout(model, game.render(pos0), actions, seed=EVAL_SEED)
-    err = (game.position(frames.flatten(0, 1)).reshape(truth[:, 1:].shape) - truth[:, 1:]).norm(dim=2).mean(0)
-    copy = (truth[:, 1:] - truth[:, :1]).norm(dim=2).mean(0)
+    err, copy = game.rollout_errors(model, *game.test_episodes(), seed=EVAL_SEED)
     return {f"{what}_{k}": float(v[k - 1]) for k in (1, 4, 12) for what, v in (("error", err), ("copy", copy))}
 
 
