@@ -3,12 +3,14 @@
 Every graded cell of every solution notebook (visible and hidden tests) runs here against the solutions, with each
 exercise function wrapped to record the forms of the inputs the tests pass it.  Each form must be promised by that
 function's docstring: a time ``t`` given as a float, a 0-d tensor or a (batch,) tensor, and tensors with more than
-one non-batch dimension (images: ``*dims``, or an explicit ``(batch, C, H, W)`` / ``(batch, n_tokens, width)``).
+one non-batch dimension (images: ``*dims``, or an explicit shape with as many entries, one of them ``batch``:
+``(batch, C, H, W)``, ``(batch, n_tokens, width)``, ``(K, batch, 4)``).
 On the commit the issue was filed against, ``path_xt`` was called with a 0-d tensor t that its docstring did not
 mention; this test names such gaps.
 """
 import functools
 import os
+import re
 
 import nbformat
 import pytest
@@ -18,9 +20,7 @@ import nbgrading as G
 from cs280diff import course
 
 # the words a docstring must contain for each form of input that a test passes
-PROMISES = {"t as a float": ("float",), "t as a 0-d tensor": ("0-d",), "t as a (batch,) tensor": ("(batch,)",),
-            "an image-shaped tensor (more than one non-batch dimension)": ("*dims", "(batch, C, H, W)",
-                                                                            "(batch, n_tokens, width)")}
+PROMISES = {"t as a float": ("float",), "t as a 0-d tensor": ("0-d",), "t as a (batch,) tensor": ("(batch,)",)}
 
 
 def _forms(name: str, value) -> set[str]:
@@ -34,8 +34,18 @@ def _forms(name: str, value) -> set[str]:
         elif isinstance(value, torch.Tensor) and value.ndim == 1:
             out.add("t as a (batch,) tensor")
     if isinstance(value, torch.Tensor) and value.ndim >= 3:
-        out.add("an image-shaped tensor (more than one non-batch dimension)")
+        out.add(f"a {value.ndim}-d tensor (more than one non-batch dimension)")
     return out
+
+
+def _promised(form: str, doc: str) -> bool:
+    """Whether the docstring promises the form: its words, or for a k-d tensor "*dims" or an explicit shape of k
+    entries, one of them the batch (e.g. "(batch, C, H, W)", "(batch, T, 1, H, W)", "(K, batch, 4)")."""
+    if form in PROMISES:
+        return any(w in doc for w in PROMISES[form])
+    ndim = int(form.split("-d ", 1)[0].rsplit(" ", 1)[1])
+    shapes = (m.split(",") for m in re.findall(r"\(([^()]*)\)", doc))
+    return "*dims" in doc or any(len(p) == ndim and any(x.strip() == "batch" for x in p) for p in shapes)
 
 
 def _recording(fn, seen: set):
@@ -84,7 +94,7 @@ def test_hidden_tests_use_only_documented_inputs(aid, monkeypatch):
     os.environ.pop("NBGRADER_EXECUTION", None)
     recorded = _graded_run(aid)
     assert recorded, f"{aid}: no exercise functions found"
-    gaps = [f"{name}: the tests pass {form}, but its docstring does not say so (expected {' or '.join(map(repr, words))})"
-            for name, (doc, seen) in recorded.items() for form in sorted(seen)
-            for words in [PROMISES[form]] if not any(w in doc for w in words)]
+    gaps = [f"{name}: the tests pass {form}, but its docstring does not say so (expected "
+            f"{' or '.join(map(repr, PROMISES.get(form, ('*dims', 'an explicit shape such as (batch, C, H, W)'))))})"
+            for name, (doc, seen) in recorded.items() for form in sorted(seen) if not _promised(form, doc)]
     assert not gaps, f"{aid}:\n" + "\n".join(gaps)

@@ -4,6 +4,7 @@
   metrics      class accuracy, FD-digits, precision/recall, diversity, on the shipped classifier's features
   studies      one sampler knob swept at equal NFE on the digits (notebook 4's churn experiment, tests, benchmarks)
   worlds       notebook 8's procedural worlds: moving sprites, camera views, depth scenes, inpainting masks
+  game, video, poses  notebook 8 part 2: a playable world, a video from a first frame and a signal, a two-link arm
 
 May import: the top-level modules, ``flows`` and ``nets`` (the metrics use the shipped classifier); never ``plots``,
 ``recipes`` or ``course``.

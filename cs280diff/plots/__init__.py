@@ -8,6 +8,7 @@
   distill      the cost of sampling (NFE × time per NFE), few-step methods at equal NFE
   common       evaluating a field on a grid, heat maps
   widgets      ipywidgets knobs (``from cs280diff.plots import widgets``)
+  playable     the playable world of notebook 8 part 2: buttons step a world model next to its simulator
 
 May import: everything student-facing (top level, ``flows``, ``nets``, ``distill``, ``images``); never ``recipes`` or ``course``.
 """

@@ -19,7 +19,7 @@ from pathlib import Path
 import torch
 
 from cs280diff.flows import mixtures
-from cs280diff.images import game, poses, prompts, tasks
+from cs280diff.images import game, poses, prompts, tasks, video
 from cs280diff.nets import classifiers, training
 from cs280diff.nets.checkpoints import save_model
 from cs280diff.nets.registry import MANIFEST, construct, read_manifest, sha256_file, weights_dir
@@ -36,6 +36,8 @@ def _sampler(data: str):
         return distilled.data_sampler(data)
     if data.startswith("game/"):
         return game.sampler(float(data.split("/", 1)[1]))  # the playable world, with that context noise
+    if data.startswith("video/"):
+        return video.sampler(first_only=data == "video/first_only")  # first frame (+ loudness) -> frame k
     if data.startswith("poses/"):
         return poses.sampler()  # notebook 8's two-link arm: target point -> pose
     if data.startswith("prompts/"):

@@ -9,7 +9,7 @@ import torch
 from cs280diff import conventions
 from cs280diff.distill import fewstep
 from cs280diff.flows import metrics, mixtures, schedules, solvers
-from cs280diff.images import digits, game, poses, prompts, studies, tasks
+from cs280diff.images import digits, game, poses, prompts, studies, tasks, video
 from cs280diff.images import metrics as image_metrics
 from cs280diff.nets import classifiers, training
 from cs280diff.nets.registry import load_pretrained, read_manifest
@@ -180,6 +180,16 @@ def _measure_world(model) -> dict:
     return {f"{what}_{k}": float(v[k - 1]) for k in (1, 4, 12) for what, v in (("error", err), ("copy", copy))}
 
 
+def _measure_video(model, first_only: bool) -> dict:
+    """Held-out videos of images.video (128 x 16 frames, Euler 10 per frame): how well the size follows the signal
+    (``video.follow_score``) and the pixel MSE, for the model and for copying the first frame."""
+    v = video.test_set()
+    frames = video.generate(model, v["frames"][:, 0], None if first_only else v["signal"], seed=EVAL_SEED)
+    copy = v["frames"][:, :1].expand_as(v["frames"])
+    ours, base = video.evaluate(frames, v["frames"], v["signal"]), video.evaluate(copy, v["frames"], v["signal"])
+    return {**ours, **{f"copy_{k}": x for k, x in base.items()}}
+
+
 def _measure_prompts(model) -> dict:
     """Notebook 8's composition experiment: digit and style accuracy on the seen and the held-out prompts."""
     r = prompts.composition(model, n_per=100, seed=EVAL_SEED)
@@ -197,6 +207,8 @@ def measure_one(name: str, directory: Path) -> dict:
             return _measure_distilled(model, entry, directory)
         if entry["kind"] == "world_model":
             return _measure_world(model)
+        if entry["kind"] == "video_frame":
+            return _measure_video(model, first_only=entry["train"]["data"] == "video/first_only")
         if entry["kind"] == "prompt_velocity":
             return _measure_prompts(model)
         if entry["kind"] in ("pose_velocity", "regression") and entry["train"]["data"].startswith("poses/"):

@@ -16,7 +16,7 @@ class Spec:
     kind: "classifier" / "noisy_classifier" (``classifiers.train_classifier``); "digits_velocity",
     "mixture_velocity", "conditional" (notebook 8's tasks, ``images.tasks``), "regression" (their per-pixel
     regression baseline), "prompt_velocity" (notebook 8's prompts, ``images.prompts``) "pose_velocity" (the arm,
-    ``images.poses``) or "world_model" (``images.game``) (``train.train``, the EMA weights are shipped); or a distillation of shipped teachers, "pd" /
+    ``images.poses``), "world_model" (``images.game``) or "video_frame" (``images.video``) (``train.train``, the EMA weights are shipped); or a distillation of shipped teachers, "pd" /
     "dmd" / "reflow" (``recipes.distilled``; its ``train`` names the teacher and is built after the teachers).
     ``tolerances``: absolute tolerance per metric for ``compare``.
     ``storage``: the dtype the weights are written in ("float32" or "float16"); the metrics are measured on the file.
@@ -143,6 +143,14 @@ SPECS: dict[str, Spec] = {s.name: s for s in [
            storage="float16")
       for name, aug, what in (("game_world", 0.0, "clean context frames"),
                               ("game_world_aug", 0.3, "context frames noised with std ~ U[0, 0.3]"))],
+    *[Spec(name, "TinyUNet", {"channels": 1, "size": 16, "base": 16, "mults": [1, 2], "t_embed": 32,
+                               "cond_channels": n_cond}, "video_frame",
+           {"data": f"video/{data}", "steps": 3000, "batch_size": 128, "lr": 2e-3, "ema_decay": 0.999, "seed": 0},
+           f"frame model of images.video: frame k from {what} (notebook 8 part 2), stored in float16", "follow",
+           {"follow": 0.05, "mse": 0.01, "copy_follow": 0.0, "copy_mse": 0.0}, storage="float16")
+      for name, n_cond, data, what in (("video_signal", 2, "signal", "the first frame and the loudness s_k (a plane)"),
+                                       ("video_first_only", 1, "first_only",
+                                        "the first frame alone, the baseline that cannot hear the signal"))],
     _task("task_inbetween", "inbetween", 3, 2, 3000, "start + end frame of a moving sprite -> the 3 frames between"),
     _task("task_novel_view", "novel_view", 1, 3, 4000, "a shape and a camera turn (cos, sin as planes) -> the turned view"),
     _task("task_depth", "depth", 1, 1, 3000, "overlapping shapes -> the depth map of what is visible"),
