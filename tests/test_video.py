@@ -80,3 +80,24 @@ def test_the_shipped_frame_model_follows_the_signal_and_beats_both_baselines():
     copy = video.evaluate(v["frames"][:, :1].expand_as(v["frames"]), v["frames"], v["signal"])
     assert ours["follow"] > 0.9 and abs(blind["follow"]) < 0.3 and copy["follow"] == 0.0, (ours, blind)
     assert 3 * ours["mse"] < min(blind["mse"], copy["mse"]), (ours, blind, copy)
+
+
+def test_the_loudness_knob_draws_a_bigger_sprite_when_louder(monkeypatch):
+    """plots.playable.loudness_slider with the shipped video_signal: redrawing at s = 0 and s = 1 works, and the
+    frame it shows at s = 1 has a sprite at least 1.5x the size of the one at s = 0 (radius 4.5 vs 1.5 px)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from cs280diff.flows import schedules, solvers
+    from cs280diff.nets.registry import load_pretrained
+    from cs280diff.plots import playable
+
+    model, first = load_pretrained("video_signal"), video.test_set(2)["frames"][:, 0]
+    knob = playable.loudness_slider(model, first, n_steps=4)
+    knob.f(0.0), knob.f(1.0)  # the redraw callback, as moving the slider calls it
+    sizes = []
+    for s in (0.0, 1.0):
+        cond = video.signal_condition(first, torch.full((2,), s))
+        z = torch.randn(first.shape, generator=torch.Generator().manual_seed(0))
+        sizes.append(video.size(solvers.sample(model, z, schedules.uniform(4), cond={"cond": cond})))
+    assert (sizes[1] > 1.5 * sizes[0]).all(), sizes

@@ -1,8 +1,10 @@
-"""The playable world of notebook 8, part 2: buttons (up, down, left, right) step a world model next to the simulator.
+"""Notebook 8 part 2's interactive pieces: the playable world, and a loudness knob for the video model.
 
-``PlayableWorld(step_model, pos0)``: each press applies the action to the simulator (``images.game.move``) and asks
-``step_model(frame, action) -> next frame`` for the model's next frame from its *own* previous frame, then redraws
-both with the distance between the sprites.  The callbacks are plain methods (``press``), so tests can call them.
+``PlayableWorld(step_model, pos0)``: buttons (up, down, left, right); each press applies the action to the simulator
+(``images.game.move``) and asks ``step_model(frame, action) -> next frame`` for the model's next frame from its *own*
+previous frame, then redraws both with the distance between the sprites.  The callbacks are plain methods
+(``press``), so tests can call them.  ``loudness_slider(model, first)``: the frame the video model draws for a
+loudness you choose.
 """
 from __future__ import annotations
 
@@ -12,11 +14,13 @@ import ipywidgets as W
 import matplotlib.pyplot as plt
 import torch
 
-from cs280diff.images import game
+from cs280diff.flows import schedules, solvers
+from cs280diff.images import game, video
+from cs280diff.plots.widgets import _interactive
 
 Tensor = torch.Tensor
 
-__all__ = ["PlayableWorld"]
+__all__ = ["PlayableWorld", "loudness_slider"]
 
 
 class PlayableWorld:
@@ -82,3 +86,27 @@ class PlayableWorld:
             fig.suptitle(f"{len(self.history)} actions; sprite distance {self.error():.2f} px", fontsize=10)
             plt.tight_layout()
             plt.show()
+
+
+def loudness_slider(model, first: Tensor, *, n_steps: int = 10, seed: int = 0):
+    """A slider for the loudness s: the frame ``model`` (a ``video_signal`` frame model) draws from the first frames
+    (n, 1, S, S) and s, next to the true frame at that loudness, with the measured sizes."""
+    device = next(model.parameters()).device
+    grid = schedules.uniform(n_steps).to(device)
+
+    def show(s: float):
+        z = torch.randn(first.shape, generator=torch.Generator().manual_seed(seed)).to(device)
+        cond = video.signal_condition(first.to(device), torch.full((first.shape[0],), float(s), device=device))
+        with torch.no_grad():
+            frames = solvers.sample(model, z, grid, cond={"cond": cond}).cpu()
+        n = first.shape[0]
+        fig, axes = plt.subplots(2, n, figsize=(1.6 * n + 0.6, 3.6), squeeze=False)
+        for i in range(n):
+            for row, (img, label) in enumerate(((first[i], "first frame"), (frames[i], f"model, s = {s:.2f}"))):
+                axes[row, i].imshow(img[0].clamp(-1, 1).numpy(), cmap="gray_r", vmin=-1, vmax=1)
+                axes[row, i].set_xticks([]), axes[row, i].set_yticks([])
+                axes[row, i].set_title(f"{label}\nsize {video.size(img[None]).item():.1f}", fontsize=8)
+        plt.tight_layout()
+        plt.show()
+
+    return _interactive(show, s=W.FloatSlider(value=0.5, min=0.0, max=1.0, step=0.05, description="loudness s"))
