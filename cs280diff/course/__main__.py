@@ -27,7 +27,27 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("from-text")
     p.add_argument("text")
     p.add_argument("notebook")
+    p = sub.add_parser("autograde-one", help="(used by cs280diff grade) autograde one submission")
+    p.add_argument("root"), p.add_argument("aid"), p.add_argument("student")
+    p.add_argument("--cell-timeout", type=int, default=120)
+    p.add_argument("--memory-gb", type=float, default=8.0)
+    p.add_argument("--db-url", default=None)
+    p = sub.add_parser("find-killer", help="(used by cs280diff grade) find the cell that stops the kernel")
+    p.add_argument("notebook")
+    p.add_argument("--cell-timeout", type=int, default=120)
+    p.add_argument("--memory-gb", type=float, default=8.0)
     args = parser.parse_args(argv)
+    if args.cmd == "autograde-one":
+        from cs280diff.course.worker import autograde_one
+
+        autograde_one(Path(args.root), args.aid, args.student, cell_timeout=args.cell_timeout,
+                      memory_gb=args.memory_gb, db_url=args.db_url)
+        return 0
+    if args.cmd == "find-killer":
+        from cs280diff.course.worker import find_killer
+
+        find_killer(Path(args.notebook), cell_timeout=args.cell_timeout, memory_gb=args.memory_gb)
+        return 0
     if args.cmd == "release":
         release(only=args.ids or None)
     elif args.cmd == "autograde":

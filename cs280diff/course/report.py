@@ -112,9 +112,12 @@ def scan_submission(nb, reference_nb) -> dict[str, list[str]]:
     return out
 
 
-def write_report(path: Path, student: str, aid: str, flags: dict[str, list[str]]) -> None:
-    """Write one submission's report as markdown."""
+def write_report(path: Path, student: str, aid: str, flags: dict[str, list[str]], repairs: list[str] | None = None) -> None:
+    """Write one submission's report as markdown: the repairs made before grading (``course.repair``), then the
+    integrity flags."""
     lines = [f"# Integrity report: {student} / {aid}", ""]
+    if repairs is not None:
+        lines += ["## repairs before grading", *([f"- {r}" for r in repairs] or ["- none: the notebook was intact"]), ""]
     if not flags:
         lines.append("No answer cell touches the grading helpers, the package's references or the interpreter.")
     for gid, items in flags.items():
