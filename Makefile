@@ -3,6 +3,7 @@
 #   make test       unit tests, nbgrader pipeline tests, nbval over solutions/
 #   make release    regenerate notebooks/ (student versions) from solutions/
 #   make autograde  grade everything under submitted/, write feedback/ and integrity reports/ (TAs)
+#   make grade INBOX=downloads/  the TA's one command: collect, repair, autograde in parallel, grades.csv
 #   make bench      run the benchmarks and write their tables under benchmarks/
 #   make doctor     versions, device and profile
 #   make clean      remove the environment and grading artefacts
@@ -23,7 +24,7 @@ export PATH := $(abspath $(BIN)):$(PATH)
 # oversubscription (spinning OpenMP threads made single cells 30x slower on a loaded 2-core machine).
 THREADS_1 := OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 
-.PHONY: lab test release autograde bench doctor clean install
+.PHONY: lab test release autograde grade bench doctor clean install
 
 install: $(STAMP)
 
@@ -46,6 +47,9 @@ release: $(STAMP)
 autograde: $(STAMP)
 	$(THREADS_1) $(PY) -m cs280diff.course autograde
 
+grade: $(STAMP)
+	$(THREADS_1) $(BIN)/cs280diff grade $(INBOX) $(GRADE_ARGS)
+
 bench: $(STAMP)
 	for b in benchmarks/*.py; do [ -e "$$b" ] || continue; $(PY) "$$b" || exit 1; done
 
@@ -53,4 +57,4 @@ doctor: $(STAMP)
 	$(BIN)/cs280diff doctor
 
 clean:
-	rm -rf $(VENV) submitted autograded feedback reports gradebook.db .nbgrader.log
+	rm -rf $(VENV) submitted autograded feedback reports originals grades.csv gradebook.db .nbgrader.log
