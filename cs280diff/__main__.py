@@ -20,7 +20,7 @@ def main(argv: list[str] | None = None) -> int:
     g.add_argument("--total-timeout", type=int, default=1200, help="seconds per submission (default 1200)")
     g.add_argument("--memory-gb", type=float, default=8.0, help="address space per grading process (default 8)")
     g.add_argument("--db-url", default=None, help="the gradebook (default sqlite:///<course>/gradebook.db), e.g. "
-                                                  "postgresql://user@host/db for workers on several machines")
+                                                  "postgresql+psycopg2://user@host/db for workers on several machines")
     g.add_argument("--only", nargs="*", default=None, help="notebook ids to grade (default: all)")
     args = parser.parse_args(argv)
     if args.command == "grade":
