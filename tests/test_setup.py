@@ -62,14 +62,20 @@ def test_every_notebook_starts_with_the_setup_cell_from_pyproject():
         assert f"git+{url}" in source
 
 
-def _run_setup_cell(source, installed: bool):
+def _run_setup_cell(source, installed: bool, pip_fails: bool = False):
     """Execute the cell with subprocess and find_spec stubbed; return the commands it would have run."""
     calls = []
-    fake_subprocess = types.SimpleNamespace(run=lambda cmd, **kw: calls.append(cmd))
+
+    def run(cmd, **kw):
+        calls.append(cmd)
+        return types.SimpleNamespace(returncode=1 if pip_fails else 0, stdout="",
+                                     stderr="ERROR: Could not find a version that satisfies git+... (network)")
+
+    fake_subprocess = types.SimpleNamespace(run=run)
     import importlib.util as real_util
 
     fake_util = types.SimpleNamespace(find_spec=lambda name: real_util.find_spec(name) if installed else None)
-    fake_importlib = types.SimpleNamespace(util=fake_util)
+    fake_importlib = types.SimpleNamespace(util=fake_util, invalidate_caches=lambda: calls.append("invalidate"))
     saved = {k: sys.modules.get(k) for k in ("subprocess", "importlib", "importlib.util")}
     sys.modules.update({"subprocess": fake_subprocess, "importlib": fake_importlib, "importlib.util": fake_util})
     try:
@@ -87,8 +93,17 @@ def test_setup_cell_is_a_no_op_where_the_package_is_installed():
 def test_setup_cell_installs_from_the_repository_when_missing():
     _, source = next(_setup_cells())
     calls = _run_setup_cell(source, installed=False)
-    assert len(calls) == 1 and calls[0][1:4] == ["-m", "pip", "install"]
+    assert len(calls) == 2 and calls[0][1:4] == ["-m", "pip", "install"] and calls[1] == "invalidate"
     assert calls[0][-1] == "git+" + course.repository_url()
+
+
+def test_setup_cell_says_what_to_do_when_the_install_fails():
+    _, source = next(_setup_cells())
+    with pytest.raises(RuntimeError) as err:
+        _run_setup_cell(source, installed=False, pip_fails=True)
+    text = str(err.value)
+    assert "Could not install the course's helper package cs280diff from git+" + course.repository_url() in text
+    assert "network" in text and "course staff" in text and "pip install git+" in text
 
 
 def test_solution_notebooks_are_committed_clean():
