@@ -57,4 +57,4 @@ doctor: $(STAMP)
 	$(BIN)/cs280diff doctor
 
 clean:
-	rm -rf $(VENV) submitted autograded feedback reports originals grades.csv gradebook.db .nbgrader.log
+	rm -rf $(VENV) submitted autograded feedback reports originals grades.csv grades_by_notebook.csv grading_log.json gradebook.db .nbgrader.log

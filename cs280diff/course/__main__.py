@@ -2,8 +2,8 @@
 
   python -m cs280diff.course release [ID ...]   normalise solutions/ and regenerate notebooks/ (``make release``)
   python -m cs280diff.course autograde          grade submitted/<student>/<notebook>/ into the gradebook + feedback/
-  python -m cs280diff.course to-text NB.ipynb   print a notebook in the text format (for editing / review)
-  python -m cs280diff.course from-text F NB     write a notebook from the text format
+  python -m cs280diff.course to-text NB.ipynb   print a notebook in jupytext's percent format (for editing / review)
+  python -m cs280diff.course from-text F NB     write a notebook from that format (or compact headers)
 """
 from __future__ import annotations
 

@@ -1,11 +1,17 @@
 """Authoring: the set-up cell every notebook starts with, notebooks as plain text, and clean committed notebooks.
 
-The text format: cells start with a header line ``# %% [kind] key=value ...``; markdown bodies are raw markdown.
+The text format is jupytext's percent format (``py:percent``): cells start with ``# %%`` (code) or
+``# %% [markdown]``, markdown is commented with ``# ``, and a cell's nbgrader metadata sits in its header as
+``nbgrader={...}`` (``to-text`` writes it, ``from-text`` reads it; ``jupytext --sync`` and every editor that knows
+``# %%`` cells work on the same files).  For writing new cells by hand, ``from-text`` also accepts compact headers
+``# %% [kind] key=value ...`` (markdown bodies then uncommented), expanded to that metadata:
   kinds: markdown, code, solution (graded answer cell), tests (autograded tests; points=), answer (manually graded
   markdown; points=), readonly (locked code), task (manually graded task; points=).
+Cell ids are derived from the position and the grade id (``c05-path_xt``), so a round trip keeps them.
 """
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -72,50 +78,55 @@ def _meta(kind: str, opts: dict) -> dict:
     raise ValueError(f"unknown cell kind {kind!r}")
 
 
-def notebook_from_text(text: str):
-    """Build an nbformat notebook (python3 kernel, no outputs) from the text format."""
-    import nbformat
+_COMPACT = {"code", "solution", "tests", "answer", "readonly", "task"}
 
-    cells, kind, opts, body = [], None, {}, []
 
-    def flush():
-        if kind is None:
-            return
-        src = "\n".join(body).strip("\n")
-        md = kind in ("markdown", "answer")
-        cell = nbformat.v4.new_markdown_cell(src) if md else nbformat.v4.new_code_cell(src)
-        cell.metadata.update(_meta(kind, opts))
-        cell.id = f"c{len(cells):02d}-" + re.sub(r"[^A-Za-z0-9_-]", "", opts.get("id", kind))[:40]
-        cells.append(cell)
-
+def _expand_compact(text: str) -> str:
+    """Compact headers -> jupytext headers with nbgrader metadata; the markdown bodies commented, as jupytext's."""
+    out, markdown = [], False
     for line in text.splitlines():
         m = _HEADER.match(line)
         if m:
-            flush()
-            kind, body = (m.group(1) or "code"), []
+            kind = m.group(1) or "code"
             opts = dict(kv.split("=", 1) for kv in m.group(2).split())
-        elif kind is not None:
-            body.append(line)
-    flush()
-    nb = nbformat.v4.new_notebook(cells=cells)
+            meta, markdown = _meta(kind, opts), kind in ("markdown", "answer")
+            out.append("# %%" + (" [markdown]" if markdown else "")
+                       + (f" nbgrader={json.dumps(meta['nbgrader'], sort_keys=True)}" if meta else ""))
+        elif markdown:
+            out.append(f"# {line}" if line else "#")
+        else:
+            out.append(line)
+    return "\n".join(out) + "\n"
+
+
+def notebook_from_text(text: str):
+    """Build an nbformat notebook (python3 kernel, no outputs) from jupytext's percent format or compact headers."""
+    import jupytext
+
+    compact = any((m := _HEADER.match(line)) and m.group(1) in _COMPACT for line in text.splitlines())
+    nb = jupytext.reads(_expand_compact(text) if compact else text, fmt="py:percent")
+    for k, cell in enumerate(nb.cells):
+        cell.source = cell.source.strip("\n")
+        gid = cell.metadata.get("nbgrader", {}).get("grade_id")
+        kind = "markdown" if cell.cell_type == "markdown" and not gid else "code" if not gid else gid
+        cell.id = f"c{k:02d}-" + re.sub(r"[^A-Za-z0-9_-]", "", kind)[:40]
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
     nb.metadata = {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
                    "language_info": {"name": "python"}}
     return nb
 
 
 def text_from_notebook(nb) -> str:
-    """The inverse of ``notebook_from_text``."""
-    out = []
-    for cell in nb.cells:
-        g = cell.metadata.get("nbgrader", {})
-        if not g:
-            kind, opts = ("markdown" if cell.cell_type == "markdown" else "code"), ""
-        else:
-            kind = ("answer" if cell.cell_type == "markdown" else "tests") if g.get("grade") and not g.get("task") \
-                else "task" if g.get("task") else "solution" if g.get("solution") else "readonly"
-            opts = f" id={g['grade_id']}" + (f" points={g['points']}" if "points" in g else "")
-        out.append(f"# %% [{kind}]{opts}\n{cell.source}\n")
-    return "\n".join(out)
+    """The notebook in jupytext's percent format, nbgrader metadata in the cell headers (``notebook_from_text``
+    reads it back to the same cells, metadata and ids)."""
+    import copy
+
+    import jupytext
+
+    nb = copy.deepcopy(nb)
+    nb.metadata = {"jupytext": {"notebook_metadata_filter": "-all", "cell_metadata_filter": "nbgrader"}}
+    return jupytext.writes(nb, fmt="py:percent")
 
 
 # ----------------------------------------------------------------------------------------------- normalising

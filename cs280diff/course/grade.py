@@ -9,8 +9,9 @@
      A submission whose kernel dies (``os._exit``, a segfault) or that outlives the total (a loop that ignores the
      interrupt) is *quarantined*: the cell that stopped the kernel is found by running the notebook cell by cell, it
      is replaced by a cell that raises, and the submission is graded again, so only that exercise loses its points;
-  5. feedback HTML per student (feedback/), and grades.csv: one row per student, notebook and test cell, plus one
-     total row per notebook, with each submission's status.
+  5. feedback HTML per student (feedback/), grades.csv (one row per student, notebook and test cell, plus one total
+     row per notebook, with each submission's status), grades_by_notebook.csv (a row per student, a column per
+     notebook) and grading_log.json (each submission's status and seconds).
 Workers share one gradebook: SQLite on one machine (a write that meets a locked database is retried), or any
 database nbgrader's SQLAlchemy gradebook supports through ``db_url`` (PostgreSQL for workers on several machines).
 """
@@ -115,7 +116,14 @@ def _run_one(root: Path, aid: str, student: str, settings: Settings) -> dict:
 
 def _grade_one(root: Path, aid: str, student: str, settings: Settings) -> dict:
     """Autograde, and on a dead kernel or a timeout quarantine the culprit cell and grade again (3 times at most)."""
-    status = {"student": student, "notebook": aid, "quarantined": []}
+    status = {"student": student, "notebook": aid, "quarantined": [], "start": time.time()}
+    try:
+        return _attempts(root, aid, student, settings, status)
+    finally:
+        status["seconds"] = round(time.time() - status.pop("start"), 2)
+
+
+def _attempts(root: Path, aid: str, student: str, settings: Settings, status: dict) -> dict:
     for _ in range(4):
         result = _run_one(root, aid, student, settings)
         if result["success"]:
@@ -154,23 +162,36 @@ def grade(inbox: Path, root: Path | None = None, *, settings: Settings = Setting
         shutil.copytree(REPO / "solutions", root / "solutions")
         shutil.copyfile(REPO / "nbgrader_config.py", root / "nbgrader_config.py")
     aids = _aids(root, only)
-    start = time.perf_counter()
+    start = phase = time.perf_counter()
+    phases = {}
+
+    def lap(name):
+        nonlocal phase
+        phases[name], phase = round(time.perf_counter() - phase, 2), time.perf_counter()
+
     released = _prepare(root, aids, settings)
+    lap("release")
     collected = collect(Path(inbox), root, released)
     for problem in collected.problems:
         log(f"collect: {problem}")
     repairs = _repair_all(root, released)
+    lap("collect_and_repair")
     jobs = sorted(repairs)
     log(f"grading {len(jobs)} submissions of {len(collected.placed)} students with {settings.workers} workers")
     with ThreadPoolExecutor(max_workers=settings.workers) as pool:
         statuses = list(pool.map(lambda job: _grade_one(root, job[1], job[0], settings), jobs))
+    lap("autograde")
     for s in statuses:
         s["repairs"] = repairs[(s["student"], s["notebook"])]
         log(f"{s['student']} / {s['notebook']}: {s['status']}" + (f", quarantined {s['quarantined']}" if s["quarantined"] else "")
             + (f", {len(s['repairs'])} repairs" if s["repairs"] else ""))
     _feedback(root, statuses, settings)
     path = write_csv(root, statuses, settings)
-    log(f"grades in {path} ({time.perf_counter() - start:.0f} s)")
+    lap("feedback_and_csv")
+    seconds = time.perf_counter() - start
+    (root / "grading_log.json").write_text(json.dumps({"seconds": round(seconds, 2), "workers": settings.workers,
+                                                       "phases": phases, "submissions": statuses}, indent=1))
+    log(f"grades in {path}, totals per notebook in {root / 'grades_by_notebook.csv'} ({seconds:.0f} s)")
     return path
 
 
@@ -204,4 +225,21 @@ def write_csv(root: Path, statuses: list, settings: Settings) -> Path:
                     w.writerow([s["student"], s["notebook"], g.name, g.score or 0.0, g.max_score, status])
             total = snb.code_score if s["status"].startswith("graded") else 0.0
             w.writerow([s["student"], s["notebook"], "TOTAL", total, snb.max_code_score, status])
+    _by_notebook(path)
     return path
+
+
+def _by_notebook(path: Path) -> None:
+    """grades_by_notebook.csv next to grades.csv: one row per student, one column per notebook, and the total."""
+    with open(path) as f:
+        totals = [r for r in csv.DictReader(f) if r["cell"] == "TOTAL"]
+    notebooks = sorted({r["notebook"] for r in totals})
+    table: dict = {}
+    for r in totals:
+        table.setdefault(r["student"], {})[r["notebook"]] = float(r["score"])
+    with open(path.with_name("grades_by_notebook.csv"), "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["student", *notebooks, "total"])
+        for student in sorted(table):
+            row = [table[student].get(aid, 0.0) for aid in notebooks]
+            w.writerow([student, *row, sum(row)])
