@@ -168,5 +168,9 @@ def test_statuses_repairs_and_feedback(graded):
     for student in _CASES:
         assert (course / "feedback" / student / AID / f"{AID}.html").exists(), student
     assert (course / "originals" / "renamed" / f"{AID}.ipynb").exists()
+    with open(course / "grades_by_notebook.csv") as f:  # one row per student, one column per notebook
+        totals = {r["student"]: float(r["total"]) for r in csv.DictReader(f)}
+    assert totals == {k: float(v["score"]) for k, v in {r["student"]: r for r in rows if r["cell"] == "TOTAL"}.items()}
+    assert totals["control"] == sum(POINTS.values())
     # huge output: the autograded notebook stays small (nbgrader's LimitOutput)
     assert (course / "autograded" / "huge_output" / AID / f"{AID}.ipynb").stat().st_size < 5_000_000
