@@ -52,9 +52,12 @@ def test_collect_every_layout_and_report_the_rest(tmp_path, released):
     (inbox / "ben.zip").write_bytes(buf.getvalue())
     (inbox / "cat__08b_video_world_poses_final.ipynb").write_text(nbformat.writes(released["08b_video_world_poses"]))
     (inbox / "dan.zip").write_bytes(b"not a zip")
+    (inbox / "Eve Smith (2)").mkdir()  # a name that is no good as a student id
+    nbformat.write(released["03_ode_solvers"], inbox / "Eve Smith (2)" / "a.ipynb")
     result = collect(inbox, root, released)
     assert result.placed == {"ann": {"01_one_d_flow": "Copy of hw (1).ipynb"}, "ben": {"03_ode_solvers": "ode.ipynb"},
-                             "cat": {"08b_video_world_poses": "cat__08b_video_world_poses_final.ipynb"}}
+                             "cat": {"08b_video_world_poses": "cat__08b_video_world_poses_final.ipynb"},
+                             "Eve_Smith_2": {"03_ode_solvers": "a.ipynb"}}
     graded = nbformat.read(root / "submitted" / "ann" / "01_one_d_flow" / "01_one_d_flow.ipynb", as_version=4)
     assert [c.source for c in graded.cells] == [c.source for c in _stripped(nb1).cells]  # the answered copy
     text = "\n".join(result.problems)

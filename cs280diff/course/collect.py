@@ -83,15 +83,20 @@ def _notebooks(path: Path):
         yield path.name, path.read_bytes(), path.stat().st_mtime
 
 
+def _student_id(name: str) -> str:
+    """A student id safe as a folder name and a gradebook key: runs of other characters become "_"."""
+    return re.sub(r"[^\w.@-]+", "_", name).strip("_") or "unnamed"
+
+
 def _students(inbox: Path) -> dict[str, list[Path]]:
     out: dict[str, list[Path]] = {}
     for p in sorted(inbox.iterdir()):
         if p.name.startswith("."):
             continue
         if p.is_dir() or p.suffix == ".zip":
-            out.setdefault(p.stem if p.suffix == ".zip" else p.name, []).append(p)
+            out.setdefault(_student_id(p.stem if p.suffix == ".zip" else p.name), []).append(p)
         elif p.suffix == ".ipynb" and "__" in p.stem:
-            out.setdefault(p.stem.split("__", 1)[0], []).append(p)
+            out.setdefault(_student_id(p.stem.split("__", 1)[0]), []).append(p)
     return out
 
 

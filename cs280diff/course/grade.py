@@ -75,15 +75,14 @@ def _db(settings: Settings) -> dict:
     return {"CourseDirectory__db_url": settings.db_url} if settings.db_url else {}
 
 
-def _repair_all(root: Path, released: dict) -> dict:
-    """Repair every submission in place (originals kept), write reports; {(student, aid): [repairs]}."""
+def _repair_all(root: Path, released: dict, placed: dict) -> dict:
+    """Repair every submission collected in this run in place (originals kept), write the reports; returns
+    {(student, aid): [repairs]}."""
     import nbformat
 
     out = {}
-    for path in sorted((root / "submitted").glob("*/*/*.ipynb")):
-        student, aid = path.parent.parent.name, path.parent.name
-        if aid not in released or path.stem != aid:
-            continue
+    for student, aid in sorted((st, aid) for st, nbs in placed.items() for aid in nbs):
+        path = root / "submitted" / student / aid / f"{aid}.ipynb"
         original = root / "originals" / student / f"{aid}.ipynb"
         original.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, original)
@@ -174,7 +173,7 @@ def grade(inbox: Path, root: Path | None = None, *, settings: Settings = Setting
     collected = collect(Path(inbox), root, released)
     for problem in collected.problems:
         log(f"collect: {problem}")
-    repairs = _repair_all(root, released)
+    repairs = _repair_all(root, released, collected.placed)
     lap("collect_and_repair")
     jobs = sorted(repairs)
     log(f"grading {len(jobs)} submissions of {len(collected.placed)} students with {settings.workers} workers")
@@ -220,10 +219,12 @@ def write_csv(root: Path, statuses: list, settings: Settings) -> Path:
             except MissingEntry:
                 w.writerow([s["student"], s["notebook"], "TOTAL", 0, "", status])
                 continue
+            graded = s["status"].startswith("graded")  # a failed submission scores 0 everywhere
             for g in sorted(snb.grades, key=lambda g: g.name):
                 if g.cell.cell_type == "code":
-                    w.writerow([s["student"], s["notebook"], g.name, g.score or 0.0, g.max_score, status])
-            total = snb.code_score if s["status"].startswith("graded") else 0.0
+                    w.writerow([s["student"], s["notebook"], g.name, (g.score or 0.0) if graded else 0.0,
+                                g.max_score, status])
+            total = snb.code_score if graded else 0.0
             w.writerow([s["student"], s["notebook"], "TOTAL", total, snb.max_code_score, status])
     _by_notebook(path)
     return path
