@@ -119,7 +119,12 @@ def test_student_notebooks_have_stubs_and_no_hidden_tests():
     for path in sorted(REPO.glob("notebooks/*/*.ipynb")):
         text = path.read_text()
         assert "BEGIN SOLUTION" not in text and "BEGIN HIDDEN TESTS" not in text
-        assert "raise NotImplementedError()" in text
+        assert "raise NotImplementedError()" not in text  # every stub names its exercise
+        nb = nbformat.read(path, as_version=4)
+        for cell in nb.cells:
+            meta = cell.metadata.get("nbgrader", {})
+            if meta.get("solution") and cell.cell_type == "code":
+                assert f"raise NotImplementedError(\"exercise {meta['grade_id']} is not written yet" in cell.source, path
 
 
 def test_doctor_prints_device_profile_and_versions():

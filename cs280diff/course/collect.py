@@ -62,7 +62,7 @@ def identify(nb, filename: str, released: dict) -> str | None:
 
 
 def _answered(nb) -> int:
-    return sum(1 for c in nb.get("cells", []) if "NotImplementedError()" not in "".join(c.get("source", ""))
+    return sum(1 for c in nb.get("cells", []) if "raise NotImplementedError(" not in "".join(c.get("source", ""))
                and "YOUR ANSWER HERE" not in "".join(c.get("source", "")))
 
 

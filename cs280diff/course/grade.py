@@ -59,7 +59,7 @@ def _prepare(root: Path, aids: list[str], settings: Settings) -> dict:
     """solutions/ in the course folder (copied from the package's repository when absent) and the release."""
     import nbformat
 
-    from cs280diff.course.release import nbgrader_api
+    from cs280diff.course.release import name_stubs, nbgrader_api
 
     api = nbgrader_api(root, **_db(settings))
     released = {}
@@ -67,7 +67,7 @@ def _prepare(root: Path, aids: list[str], settings: Settings) -> dict:
         result = api.generate_assignment(aid, force=True, create=True)
         if not result["success"]:
             raise RuntimeError(f"generate_assignment {aid} failed:\n{result.get('error') or result.get('log')}")
-        released[aid] = nbformat.read(root / "notebooks" / aid / f"{aid}.ipynb", as_version=4)
+        released[aid] = name_stubs(nbformat.read(root / "notebooks" / aid / f"{aid}.ipynb", as_version=4))
     return released
 
 

@@ -41,6 +41,20 @@ def _alembic_on_path() -> None:
         os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
 
 
+STUB = "raise NotImplementedError()"
+
+
+def name_stubs(nb):
+    """Every answer stub of a released notebook names its exercise: ``raise NotImplementedError("path_xt: ...")``
+    instead of nbgrader's bare ``NotImplementedError()``, so a student who runs it sees which exercise is missing."""
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if cell.cell_type == "code" and meta.get("solution") and STUB in cell.source:
+            message = f"exercise {meta['grade_id']} is not written yet: replace '# YOUR CODE HERE' and this line"
+            cell.source = cell.source.replace(STUB, f"raise NotImplementedError({message!r})")
+    return nb
+
+
 def generate_release(solutions: Path, out: Path, only: list[str] | None = None) -> None:
     """Run nbgrader's generate_assignment on solutions/<id>/ into out/<id>/ (with a throwaway gradebook).
 
@@ -55,6 +69,10 @@ def generate_release(solutions: Path, out: Path, only: list[str] | None = None) 
                 if not result["success"]:
                     raise RuntimeError(f"generate_assignment {src.name} failed:\n{result.get('error') or result['log']}")
         out.mkdir(parents=True, exist_ok=True)
+        import nbformat
+
+        for path in (Path(tmp) / "notebooks").glob("*/*.ipynb"):
+            nbformat.write(name_stubs(nbformat.read(path, as_version=4)), path)
         for rel in sorted((Path(tmp) / "notebooks").iterdir()):
             shutil.rmtree(out / rel.name, ignore_errors=True)
             shutil.copytree(rel, out / rel.name)
