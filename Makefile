@@ -48,7 +48,7 @@ autograde: $(STAMP)
 	$(THREADS_1) $(PY) -m cs280diff.course autograde
 
 grade: $(STAMP)
-	$(THREADS_1) $(BIN)/cs280diff grade $(INBOX) $(GRADE_ARGS)
+	$(THREADS_1) $(PY) -m cs280diff.course grade $(INBOX) $(GRADE_ARGS)
 
 bench: $(STAMP)
 	for b in benchmarks/*.py; do [ -e "$$b" ] || continue; $(PY) "$$b" || exit 1; done

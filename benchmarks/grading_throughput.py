@@ -1,4 +1,4 @@
-"""How fast does ``cs280diff grade`` get through a class?  N synthetic students × every notebook, on this machine.
+"""How fast does ``cs280diff-grade`` get through a class?  N synthetic students × every notebook, on this machine.
 
 Run: ``.venv/bin/python benchmarks/grading_throughput.py`` (about 15 minutes on 2 cores: 3 students, 1 and 2
 workers); ``--students N``, ``--workers 1 2 4``, ``--only ID ...`` to grade some notebooks, ``--out FILE``.

@@ -1,4 +1,4 @@
-"""One gradebook, many workers: ``cs280diff grade`` with 6 parallel workers over 18 submissions of a tiny notebook
+"""One gradebook, many workers: ``cs280diff-grade`` with 6 parallel workers over 18 submissions of a tiny notebook
 (so that the workers' gradebook writes collide often), on SQLite and on a real PostgreSQL server started on
 loopback for the test.  Every grade must be present and right, none lost or clobbered.
 

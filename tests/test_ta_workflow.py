@@ -1,4 +1,4 @@
-"""The TA's one command (``cs280diff grade``) on an inbox of bad submissions, all graded in one run with 3 workers
+"""The TA's one command (``cs280diff-grade``) on an inbox of bad submissions, all graded in one run with 3 workers
 sharing one SQLite gradebook: each kind gets the right score, the gradebook holds every grade, and the other
 students (and the other exercises of the same student) are untouched.
 

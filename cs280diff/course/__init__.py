@@ -3,7 +3,7 @@
   authoring    the set-up cell, the plain-text notebook format, cleaning notebooks
   release      nbgrader's API on this repository's config, ``make release``
   autograde    ``make autograde``: grade submitted/ into the gradebook and feedback/
-  grade        ``cs280diff grade INBOX``: collect (``collect``), repair (``repair``), autograde in parallel
+  grade        ``cs280diff-grade INBOX``: collect (``collect``), repair (``repair``), autograde in parallel
                (``worker``), feedback, grades.csv
   __main__     ``python -m cs280diff.course release | autograde | to-text | from-text``
 

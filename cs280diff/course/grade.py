@@ -1,4 +1,4 @@
-"""``cs280diff grade INBOX``: the TA's one command, from a folder of downloads to grades, feedback and a CSV.
+"""``cs280diff-grade INBOX``: the TA's one command, from a folder of downloads to grades, feedback and a CSV.
 
   1. release: nbgrader's generate_assignment of every notebook (the gradebook learns the tests and their points);
   2. collect: the inbox into submitted/<student>/<id>/ (``course.collect``: folders, zips, renamed files);

@@ -1,4 +1,4 @@
-"""The child processes of ``cs280diff grade`` (``python -m cs280diff.course autograde-one | find-killer``).
+"""The child processes of ``cs280diff-grade`` (``python -m cs280diff.course autograde-one | find-killer``).
 
 Each runs with an address-space cap that its kernel inherits, so a memory-hungry cell fails with a MemoryError
 instead of taking the machine down.
