@@ -4,6 +4,7 @@
 #   make release    regenerate notebooks/ (student versions) from solutions/
 #   make autograde  grade everything under submitted/, write feedback/ and integrity reports/ (TAs)
 #   make grade INBOX=downloads/  the TA's one command: collect, repair, autograde in parallel, grades.csv
+#   make site       the self-study site: the executed solution notebooks as web pages, in build/site/html
 #   make bench      run the benchmarks and write their tables under benchmarks/
 #   make doctor     versions, device and profile
 #   make clean      remove the environment and grading artefacts
@@ -24,7 +25,7 @@ export PATH := $(abspath $(BIN)):$(PATH)
 # oversubscription (spinning OpenMP threads made single cells 30x slower on a loaded 2-core machine).
 THREADS_1 := OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 
-.PHONY: lab test release autograde grade bench doctor clean install
+.PHONY: lab test release autograde grade site bench doctor clean install
 
 install: $(STAMP)
 
@@ -46,6 +47,9 @@ release: $(STAMP)
 
 autograde: $(STAMP)
 	$(THREADS_1) $(PY) -m cs280diff.course autograde
+
+site: $(STAMP)
+	$(THREADS_1) $(PY) -m cs280diff.course site
 
 grade: $(STAMP)
 	$(THREADS_1) $(PY) -m cs280diff.course grade $(INBOX) $(GRADE_ARGS)

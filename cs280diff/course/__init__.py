@@ -5,6 +5,7 @@
   autograde    ``make autograde``: grade submitted/ into the gradebook and feedback/
   grade        ``cs280diff-grade INBOX``: collect (``collect``), repair (``repair``), autograde in parallel
                (``worker``), feedback, grades.csv
+  site         ``make site``: the executed solution notebooks as a Sphinx + myst-nb site
   __main__     ``python -m cs280diff.course release | autograde | to-text | from-text``
 
 Nothing student-facing imports it (a test keeps it so), and it imports nothing of the package: nbgrader and its

@@ -3,6 +3,7 @@
   python -m cs280diff.course release [ID ...]   normalise solutions/ and regenerate notebooks/ (``make release``)
   python -m cs280diff.course autograde          grade submitted/<student>/<notebook>/ into the gradebook + feedback/
   python -m cs280diff.course grade INBOX        the TAs' one command, also ``cs280diff-grade INBOX`` (``make grade``)
+  python -m cs280diff.course site [--quick]     the self-study site in build/site/html (``make site``)
   python -m cs280diff.course to-text NB.ipynb   print a notebook in jupytext's percent format (for editing / review)
   python -m cs280diff.course from-text F NB     write a notebook from that format (or compact headers)
 """
@@ -63,6 +64,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("notebook")
     _grade_parser(sub.add_parser("grade", help="TAs: collect, repair, autograde in parallel, grades.csv",
                                  description=_GRADE_HELP))
+    p = sub.add_parser("site", help="build the self-study site from the executed solution notebooks")
+    p.add_argument("--out", default=None, help="output folder (default build/site)")
+    p.add_argument("--quick", action="store_true", help="execute in the grading profile (seconds per notebook)")
+    p.add_argument("--only", nargs="*", default=None, help="notebook ids (default: all)")
     p = sub.add_parser("autograde-one", help="(used by cs280diff-grade) autograde one submission")
     p.add_argument("root"), p.add_argument("aid"), p.add_argument("student")
     p.add_argument("--cell-timeout", type=int, default=120)
@@ -75,6 +80,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.cmd == "grade":
         return _grade(args)
+    if args.cmd == "site":
+        from cs280diff.course.site import build_site
+
+        build_site(Path(args.out) if args.out else None, quick=args.quick, only=args.only)
+        return 0
     if args.cmd == "autograde-one":
         from cs280diff.course.worker import autograde_one
 
