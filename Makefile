@@ -1,5 +1,6 @@
 # cs280diff: every target installs what it needs into a local virtual environment ($(VENV)) when it is missing.
-#   make lab        the practicum in JupyterLab, opened on notebooks/
+#   make lab        the practicum in JupyterLab, opened on notebooks/, without nbgrader's authoring UI
+#   make lab-ta     JupyterLab with nbgrader's UI (create assignments, validate, formgrader) for course staff
 #   make test       unit tests, nbgrader pipeline tests, nbval over solutions/
 #   make release    regenerate notebooks/ (student versions) from solutions/
 #   make autograde  grade everything under submitted/, write feedback/ and integrity reports/ (TAs)
@@ -25,7 +26,7 @@ export PATH := $(abspath $(BIN)):$(PATH)
 # oversubscription (spinning OpenMP threads made single cells 30x slower on a loaded 2-core machine).
 THREADS_1 := OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 
-.PHONY: lab test release autograde grade site bench doctor clean install
+.PHONY: lab lab-ta test release autograde grade site bench doctor clean install
 
 install: $(STAMP)
 
@@ -37,7 +38,10 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 lab: $(STAMP)
-	$(BIN)/jupyter lab --notebook-dir=notebooks $(LAB_ROOT) $(LAB_ARGS)
+	JUPYTER_CONFIG_PATH=$(CURDIR)/jupyter/student $(BIN)/jupyter lab --notebook-dir=notebooks $(LAB_ROOT) $(LAB_ARGS)
+
+lab-ta: $(STAMP)
+	$(BIN)/jupyter lab $(LAB_ROOT) $(LAB_ARGS)
 
 test: $(STAMP)
 	$(THREADS_1) $(PY) -m pytest -n $(JOBS) --dist loadscope --nbval-lax --durations=15

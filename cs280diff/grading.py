@@ -2,7 +2,8 @@
 
 Every check raises ``GradingError`` (an AssertionError, so nbgrader marks the cell as failed) with a message meant
 for the student, and prints a ✔ line when it passes. ``substitute`` lets a test cell check one exercise in isolation
-by standing the package's reference in for the student's other answers.
+by standing the package's reference in for the student's other answers.  In a notebook a failed check shows as one
+line, its message.
 
 Honest grading (the mechanisms live in ``cs280diff.integrity``):
 - *Only a failed check fails a cell.*  nbgrader 0.9 scores a test cell with any stderr output as 0, so while nbgrader
@@ -33,6 +34,32 @@ __all__ = ["GradingError", "ShortcutError", "exercise", "passed", "rel_error", "
 
 if os.environ.get("NBGRADER_EXECUTION"):
     stderr_to_stdout()
+
+
+def _one_line_failures() -> None:
+    """In a notebook, show a failed check as one line, its message, without the frames of this module above it.
+
+    IPython's custom-exception hook replaces the traceback display only: the handler itself publishes the error
+    output (``_showtraceback``), so the cell still ends in an error that nbgrader and nbval see (a handler that
+    only returned the text would leave the cell without an error output, which nbgrader scores as passed).
+    """
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is None or not hasattr(shell, "set_custom_exc"):
+        return
+
+    def show(shell, etype, value, tb, tb_offset=None):
+        stb = [f"\x1b[0;31m{etype.__name__}\x1b[0m: {value}"]
+        shell._showtraceback(etype, value, stb)  # the error output of the cell
+        return stb
+
+    shell.set_custom_exc((GradingError,), show)
+
+
+_one_line_failures()
 
 
 _EXERCISE: dict = {"name": None, "forbid": ()}  # set by exercise() at the top of a test cell

@@ -3,7 +3,8 @@ Playwright (``chromium.launch(executable_path=...)``, no browser download).
 
 A student notebook: Run All, then the first exercise (``path_xt``) is answered by typing into its stub, run with
 its test cell, and the test's output must say it passed; the t-slider of notebook 1 is moved with the keyboard and
-the figure must change (screenshots compared).  A solution notebook: Run All, every test cell passes.
+the figure must change (screenshots compared).  A solution notebook: Run All, every test cell passes.  JupyterLab runs as ``make lab`` starts it for students:
+without nbgrader's authoring menus or formgrader.
 Screenshots are kept in build/browser/ (test artefacts).  Without Chromium the test is skipped with a message
 saying how to get it, except under CI=true, where it fails.
 """
@@ -13,6 +14,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -52,7 +54,8 @@ def lab(tmp_path_factory):
     settings.mkdir(parents=True)  # every cell in the page, not only those in view: the test reads them all
     (settings / "tracker.jupyterlab-settings").write_text('{"windowingMode": "none"}')
     port = _free_port()
-    env = dict(os.environ, CS280DIFF_PROFILE="fast", OMP_NUM_THREADS="1")
+    env = dict(os.environ, CS280DIFF_PROFILE="fast", OMP_NUM_THREADS="1",
+               JUPYTER_CONFIG_PATH=str(REPO / "jupyter" / "student"))  # as `make lab`: no authoring UI
     proc = subprocess.Popen([sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ServerApp.ip=127.0.0.1",
                              f"--ServerApp.port={port}", f"--IdentityProvider.token={TOKEN}",
                              f"--ServerApp.root_dir={root}", "--allow-root", "--LabApp.expose_app_in_browser=True",
@@ -113,6 +116,10 @@ def test_a_student_answers_an_exercise_and_moves_the_slider(lab):
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
         page = _open(browser, base, "student.ipynb")
+        menus = page.locator("#jp-MainMenu").inner_text().lower()
+        assert "nbgrader" not in menus and page.get_by_text("Create Assignment").count() == 0, menus
+        with pytest.raises(urllib.error.HTTPError):  # nor nbgrader's formgrader
+            urllib.request.urlopen(f"{base}/formgrader?token={TOKEN}", timeout=10)
         _run_all(page)
         stub_test = _cell(page, 'grading.exercise("path_xt"')
         assert "path_xt is not implemented yet" in stub_test.inner_text()
