@@ -58,9 +58,20 @@ def plot_flow_1d(mixture: GaussianMixture, trajectories: Tensor | None = None, g
     return fig
 
 
+def density_velocity_limits(mixture: GaussianMixture, *, x_range=(-4.0, 4.0), t_max: float = 0.95) -> tuple:
+    """(largest density, largest |velocity|) of p_t and v*(., t) over x_range and t in [0, t_max], with a margin:
+    fixed axes for a t-slider, so that what moves is the curve, not the scale."""
+    xs = torch.linspace(*x_range, 400, dtype=torch.float64)[:, None]
+    ts = torch.linspace(0.0, t_max, 20).tolist()
+    d = max(mixture.log_prob_t(xs, t).exp().max().item() for t in ts)
+    v = max(mixture.velocity(xs, t).abs().max().item() for t in ts)
+    return 1.1 * d, 1.1 * v
+
+
 def plot_density_and_velocity(mixture: GaussianMixture, t: float, *, x_range=(-4.0, 4.0), ax=None,
-                              samples: Tensor | None = None):
-    """p_t(x) and the exact marginal velocity v*(x, t) at one time t (D = 1), on twin axes."""
+                              samples: Tensor | None = None, limits: tuple | None = None):
+    """p_t(x) and the exact marginal velocity v*(x, t) at one time t (D = 1), on twin axes, with one legend for
+    both; ``limits`` = (density max, |velocity| max) fixes the axes (``density_velocity_limits``)."""
     if ax is None:
         _, ax = plt.subplots(figsize=(7, 3.5))
     xs = torch.linspace(*x_range, 400, dtype=torch.float64)[:, None]
@@ -77,6 +88,11 @@ def plot_density_and_velocity(mixture: GaussianMixture, t: float, *, x_range=(-4
     ax2.plot(xs[:, 0].numpy(), vel, color="C3", label="$v^*(x, t)$")
     ax2.axhline(0, color="C3", lw=0.5, ls=":")
     ax2.set_ylabel("velocity", color="C3")
+    if limits is not None:
+        ax.set_ylim(0, limits[0])
+        ax2.set_ylim(-limits[1], limits[1])
+    handles = ax.get_legend_handles_labels()[0] + ax2.get_legend_handles_labels()[0]
+    ax2.legend(handles, [h.get_label() for h in handles], loc="upper left", fontsize=9, framealpha=0.9)
     ax.set_title(f"t = {t:.2f}")
     return ax
 

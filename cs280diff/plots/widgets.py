@@ -14,7 +14,7 @@ from cs280diff.images import digits
 from cs280diff.images import metrics as image_metrics
 from cs280diff.nets.classifiers import predict
 from cs280diff.plots.fields2d import plot_quiver_2d, plot_samples_2d
-from cs280diff.plots.flow1d import field_grid_1d, plot_density_and_velocity
+from cs280diff.plots.flow1d import density_velocity_limits, field_grid_1d, plot_density_and_velocity
 from cs280diff.plots.images import image_grid
 from cs280diff.plots.solvers import plot_trajectories_2d
 
@@ -33,9 +33,11 @@ def flow_slider(mixture: GaussianMixture, n_samples: int = 4000, seed: int = 0, 
     x1 = mixture.sample(n_samples, gen, dtype=torch.float64)
     x0 = torch.randn(x1.shape, generator=gen, dtype=torch.float64)
 
+    limits = density_velocity_limits(mixture, x_range=x_range)  # fixed axes: the curves move, not the scale
+
     def show(t: float):
         _, ax = plt.subplots(figsize=(7, 3.5))
-        plot_density_and_velocity(mixture, t, x_range=x_range, ax=ax, samples=path(x0, x1, t))
+        plot_density_and_velocity(mixture, t, x_range=x_range, ax=ax, samples=path(x0, x1, t), limits=limits)
         plt.show()
 
     slider = W.FloatSlider(value=0.5, min=0.0, max=1.0, step=0.01, description="t", continuous_update=False)
