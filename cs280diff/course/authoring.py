@@ -42,18 +42,21 @@ def repository_url() -> str:
 
 def setup_cell_source(url: str | None = None) -> str:
     """The first code cell of every notebook: installs cs280diff on Colab, does nothing where it is installed, and
-    when the install fails says so and what to do (instead of failing later on an import)."""
+    when the install fails says so and what to do (instead of failing later on an import).  Lines stay short."""
     url = url or repository_url()
-    return (f"{SETUP_TAG}: on Colab this installs the helper package; where it is installed already it does nothing.\n"
+    return (f"{SETUP_TAG}: on Colab this installs the helper package;\n"
+            "# where it is installed already, it does nothing.\n"
             "import importlib.util, subprocess, sys\n"
+            f"PACKAGE = \"git+{url}\"\n"
             "if importlib.util.find_spec(\"cs280diff\") is None:\n"
-            f"    _pip = subprocess.run([sys.executable, \"-m\", \"pip\", \"install\", \"--quiet\", \"git+{url}\"],\n"
+            "    _pip = subprocess.run([sys.executable, \"-m\", \"pip\", \"install\", \"--quiet\", PACKAGE],\n"
             "                          capture_output=True, text=True)\n"
             "    if _pip.returncode != 0:\n"
-            f"        raise RuntimeError(\"Could not install the course's helper package cs280diff from git+{url}\\n\"\n"
-            "                           + _pip.stderr[-1500:] + \"\\nIs this runtime online? Run this cell again. If it \"\n"
-            "                           \"still fails, tell the course staff (the URL may be out of date), or install the \"\n"
-            f"                           \"package yourself: pip install git+{url}\")\n"
+            "        raise RuntimeError(\n"
+            "            f\"Could not install the course's helper package cs280diff from {PACKAGE}\\n\"\n"
+            "            + _pip.stderr[-1500:] + \"\\nIs this runtime online? Run this cell again. If it still \"\n"
+            "            \"fails, tell the course staff (the URL may be out of date), or install the package \"\n"
+            "            f\"yourself: pip install {PACKAGE}\")\n"
             "    importlib.invalidate_caches()  # the new package is importable in this kernel")
 
 
