@@ -28,6 +28,30 @@ def _one_thread_while_grading() -> None:
 _one_thread_while_grading()
 
 
+def _no_figures_from_failed_cells() -> None:
+    """In a notebook, a cell that raises shows its traceback and no figure: the panels it created before the error
+    would be empty or half drawn.  A post-execute callback closes them before matplotlib's inline backend sends the
+    cell's figures (it is registered ahead of the backend's ``flush_figures``)."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is None or not hasattr(shell, "events"):
+        return
+
+    def close_if_failed():
+        if not shell.last_execution_succeeded and "matplotlib.pyplot" in sys.modules:
+            sys.modules["matplotlib.pyplot"].close("all")
+
+    callbacks = shell.events.callbacks["post_execute"]
+    if not any(getattr(c, "__name__", "") == "close_if_failed" for c in callbacks):
+        callbacks.insert(0, close_if_failed)  # before the inline backend's flush_figures
+
+
+_no_figures_from_failed_cells()
+
+
 def cpu_threads() -> int:
     """Torch threads for large batched work on the CPU (convolutions over hundreds of images): every core this
     process may use, capped by ``OMP_NUM_THREADS`` when it is set (``make test`` sets 1), and 1 while nbgrader grades.

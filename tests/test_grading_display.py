@@ -29,3 +29,17 @@ def test_the_cell_still_fails():
                                          nbformat.v4.new_code_cell(CHECK)])
     with pytest.raises(CellExecutionError, match="path_xt"):
         NotebookClient(nb, timeout=60, allow_errors=False, kernel_name="python3").execute()
+
+
+def test_a_failing_cell_shows_no_half_drawn_figure():
+    """runtime._no_figures_from_failed_cells: a cell that raises after creating a figure shows the traceback only;
+    a cell that succeeds shows its figure, also when drawn after a failed one."""
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("%matplotlib inline\nimport matplotlib.pyplot as plt\nfrom cs280diff import runtime"),
+        nbformat.v4.new_code_cell("fig, ax = plt.subplots()\nraise NotImplementedError('exercise x is not written yet')"),
+        nbformat.v4.new_code_cell("fig, ax = plt.subplots()\nax.plot([0, 1], [1, 0])"),
+    ])
+    NotebookClient(nb, timeout=60, allow_errors=True, kernel_name="python3").execute()
+    failed, drawn = nb.cells[1].outputs, nb.cells[2].outputs
+    assert [o.output_type for o in failed] == ["error"]
+    assert any("image/png" in o.get("data", {}) for o in drawn)

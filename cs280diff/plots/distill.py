@@ -45,6 +45,6 @@ def plot_nfe_table(rows: list[dict], metric: str, *, ax=None, ylabel: str | None
     ax.set_xlabel("NFE per sample")
     ax.set_ylabel(ylabel or metric)
     ax.set_title(title or f"{metric} at equal NFE")
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=9)
     ax.grid(alpha=0.3, which="both")
     return ax

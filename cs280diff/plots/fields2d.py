@@ -82,7 +82,7 @@ def plot_samples_2d(samples: Tensor, mixture: GaussianMixture | None = None, *, 
     ax.set_ylim(-lim, lim)
     ax.set_aspect("equal")
     ax.set_title(title or "samples at t = 1")
-    ax.legend(fontsize=7, loc="upper right", markerscale=2)
+    ax.legend(fontsize=9, loc="upper right", markerscale=2)
     return ax
 
 

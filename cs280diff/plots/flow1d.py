@@ -53,7 +53,7 @@ def plot_flow_1d(mixture: GaussianMixture, trajectories: Tensor | None = None, g
         if trajectories is not None:
             side.hist(tr[-1], bins=60, range=x_range, density=True, orientation="horizontal", alpha=0.5,
                       color="C0", label="endpoints")
-        side.legend(fontsize=7, loc="upper right")
+        side.legend(fontsize=9, loc="upper right")
         side.set_xticks([])
     return fig
 

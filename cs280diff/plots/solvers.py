@@ -43,7 +43,7 @@ def plot_error_vs_nfe(curves: dict, *, ax=None, title: str | None = None, slopes
     ax.set_ylabel("mean endpoint error at t = 1 (data)")
     ax.set_title(title or "error vs NFE")
     ax.grid(True, which="major", alpha=0.3)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=9)
     return ax
 
 
@@ -84,7 +84,7 @@ def plot_local_errors(local: dict, *, ax=None, title: str | None = None, xscale:
     ax.set_ylabel("local error of the step")
     ax.set_title(title or "where the error is made: local error per step")
     ax.grid(True, alpha=0.3)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=9)
     return ax
 
 
@@ -123,7 +123,7 @@ def plot_trajectories_2d(mixture: GaussianMixture, trajectories: Tensor, *, x_re
     ax.set_aspect("equal")
     ax.set_title(title or "ODE trajectories from noise (t = 0) to data (t = 1)")
     if legend:
-        ax.legend(fontsize=7, loc="upper right")
+        ax.legend(fontsize=9, loc="upper right")
     return ax
 
 
@@ -151,5 +151,5 @@ def plot_knob_sweep(curves: dict, *, ax=None, xlabel: str, ylabel: str, title: s
         ax.axvline(vline, ls=":", color="0.5", lw=1.2, label=vline_label)
     ax.set(xlabel=xlabel, ylabel=ylabel, title=title or "")
     ax.grid(True, alpha=0.3)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=9)
     return ax

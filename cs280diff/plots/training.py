@@ -42,7 +42,7 @@ def plot_loss_curve(losses, floor: float | None = None, *, field_error=None, win
         low = min(floor if floor is not None else np.inf, np.percentile(losses, 1))
         ax.set_ylim(0.9 * low, max(np.percentile(losses, 99), 1.1 * low))
     ax.set(xlabel="training step", ylabel="flow-matching loss", title=title or "training loss")
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=9)
     if floor is not None:
         ax2 = axes[0, 1]
         excess = sm - floor
@@ -53,6 +53,6 @@ def plot_loss_curve(losses, floor: float | None = None, *, field_error=None, win
             ax2.loglog(fs, fe, "o-", color="C2", ms=3, lw=1.5, label=r"$\mathbb{E}\,|v_\theta - v^*|^2$ (exact)")
         ax2.set(xlabel="training step", ylabel="excess loss", title="what training can still remove")
         ax2.grid(True, which="both", alpha=0.3)
-        ax2.legend(fontsize=8)
+        ax2.legend(fontsize=9)
     fig.tight_layout()
     return fig

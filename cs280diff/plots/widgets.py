@@ -130,7 +130,7 @@ def checkpoint_slider_1d(mixture: GaussianMixture, snapshots: dict, *, n_samples
         b.plot(xs[:, 0].numpy(), p1, color="C1", label="$p_1$ (data)")
         b.hist(x1[:, 0].numpy(), bins=60, range=x_range, density=True, alpha=0.5, color="C0", label="samples")
         b.set(title=f"samples: W1 = {w1:.3f}", xlabel="x")
-        b.legend(fontsize=7)
+        b.legend(fontsize=9)
         plt.show()
 
     slider = W.SelectionSlider(options=steps, value=steps[-1], description="step", continuous_update=False)
