@@ -25,6 +25,7 @@ from typing import Callable, Mapping
 import torch
 
 from cs280diff.integrity import GradingError, ShortcutError, disarmed, disarming, stderr_to_stdout, tampering
+from cs280diff.runtime import ipython_shell
 
 Tensor = torch.Tensor
 
@@ -43,11 +44,7 @@ def _one_line_failures() -> None:
     output (``_showtraceback``), so the cell still ends in an error that nbgrader and nbval see (a handler that
     only returned the text would leave the cell without an error output, which nbgrader scores as passed).
     """
-    try:
-        from IPython import get_ipython
-    except ImportError:
-        return
-    shell = get_ipython()
+    shell = ipython_shell()
     if shell is None or not hasattr(shell, "set_custom_exc"):
         return
 

@@ -28,15 +28,20 @@ def _one_thread_while_grading() -> None:
 _one_thread_while_grading()
 
 
+def ipython_shell():
+    """The running IPython shell (a notebook kernel or IPython), or None in plain Python."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return None
+    return get_ipython()
+
+
 def _no_figures_from_failed_cells() -> None:
     """In a notebook, a cell that raises shows its traceback and no figure: the panels it created before the error
     would be empty or half drawn.  A post-execute callback closes them before matplotlib's inline backend sends the
     cell's figures (it is registered ahead of the backend's ``flush_figures``)."""
-    try:
-        from IPython import get_ipython
-    except ImportError:
-        return
-    shell = get_ipython()
+    shell = ipython_shell()
     if shell is None or not hasattr(shell, "events"):
         return
 

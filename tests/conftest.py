@@ -27,3 +27,22 @@ def gen():
 def venv_bin():
     return Path(sys.executable).parent
 
+
+
+def system_tool(found: str | None, message: str) -> str:
+    """A system prerequisite from Debian (Chromium, PostgreSQL): its path, or skip with ``message`` saying how to
+    get it; under CI=true a missing one fails instead (CI must run those tests)."""
+    if found:
+        return found
+    if os.environ.get("CI") == "true":
+        pytest.fail(message + "; CI must run this test")
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """Debian's Chromium for the browser tests (driven by Playwright through ``executable_path``)."""
+    import shutil
+
+    return system_tool(shutil.which("chromium") or shutil.which("chromium-browser"),
+                       "Chromium is not installed (Debian: apt-get install chromium)")

@@ -27,16 +27,6 @@ TOKEN = "cs280diff-browser-test"
 ANSWER = "def path_xt(x0, x1, t):\n    if isinstance(t, torch.Tensor) and t.ndim == 1:\n        t = t.reshape(-1, *([1] * (x0.ndim - 1)))\n    return (1 - t) * x0 + t * x1\n"
 
 
-def _chromium() -> str:
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
-    if not found:
-        message = "Chromium is not installed (Debian: apt-get install chromium)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message + "; CI must run the browser test")
-        pytest.skip(message)
-    return found
-
-
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -44,9 +34,8 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def lab(tmp_path_factory):
+def lab(tmp_path_factory, chromium):
     """JupyterLab serving a folder with the student and the solution notebook 1; yields its base URL."""
-    chromium = _chromium()
     root = tmp_path_factory.mktemp("lab")
     shutil.copyfile(REPO / "notebooks" / AID / f"{AID}.ipynb", root / "student.ipynb")
     shutil.copyfile(REPO / "solutions" / AID / f"{AID}.ipynb", root / "solution.ipynb")

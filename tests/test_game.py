@@ -63,7 +63,7 @@ def _glitch_errors(model, sigma: float, n: int = 128):
     pos0, actions = game.test_episodes(n, 1)
     frame0 = game.render(pos0) + sigma * torch.randn(n, 1, game.SIZE, game.SIZE, generator=torch.Generator().manual_seed(5))
     out = game.rollout(model, frame0, actions, n_steps=4, seed=1)
-    return (game.position(out[:, 0]) - game.move(pos0, actions[:, 0])).norm(dim=1).mean().item()
+    return game.sprite_errors(out, game.move(pos0, actions[:, 0])[:, None]).item()
 
 
 def test_drift_grows_and_noise_augmentation_buys_robustness_to_a_corrupted_context():

@@ -2,8 +2,6 @@
 profile), and every page rendered in Chromium: a screenshot per page (build/site-pages/), no missing image, the
 notebook's title, its math typeset (MathJax shipped with the site, no CDN), its Colab badge, its figures and its
 measured numbers (the ✔ lines of its tests)."""
-import os
-import shutil
 
 import pytest
 
@@ -13,19 +11,8 @@ from cs280diff.course.site import build_site
 SHOTS = G.REPO / "build" / "site-pages"
 
 
-def _chromium() -> str:
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
-    if not found:
-        message = "Chromium is not installed (Debian: apt-get install chromium)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message + "; CI must check the site's pages")
-        pytest.skip(message)
-    return found
-
-
 @pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    chromium = _chromium()
+def site(tmp_path_factory, chromium):
     index = build_site(tmp_path_factory.mktemp("site"), quick=True, log=lambda _: None)
     return index, chromium
 

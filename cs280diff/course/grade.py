@@ -67,7 +67,9 @@ def _prepare(root: Path, aids: list[str], settings: Settings) -> dict:
         result = api.generate_assignment(aid, force=True, create=True)
         if not result["success"]:
             raise RuntimeError(f"generate_assignment {aid} failed:\n{result.get('error') or result.get('log')}")
-        released[aid] = name_stubs(nbformat.read(root / "notebooks" / aid / f"{aid}.ipynb", as_version=4))
+        path = root / "notebooks" / aid / f"{aid}.ipynb"
+        released[aid] = name_stubs(nbformat.read(path, as_version=4))
+        nbformat.write(released[aid], path)  # the release as `make release` writes it
     return released
 
 

@@ -60,6 +60,8 @@ def generate_release(solutions: Path, out: Path, only: list[str] | None = None) 
 
     only: notebook ids to release (default: all).
     """
+    import nbformat
+
     with tempfile.TemporaryDirectory() as tmp:
         shutil.copytree(solutions, Path(tmp) / "solutions")
         api = nbgrader_api(Path(tmp))
@@ -69,8 +71,6 @@ def generate_release(solutions: Path, out: Path, only: list[str] | None = None) 
                 if not result["success"]:
                     raise RuntimeError(f"generate_assignment {src.name} failed:\n{result.get('error') or result['log']}")
         out.mkdir(parents=True, exist_ok=True)
-        import nbformat
-
         for path in (Path(tmp) / "notebooks").glob("*/*.ipynb"):
             nbformat.write(name_stubs(nbformat.read(path, as_version=4)), path)
         for rel in sorted((Path(tmp) / "notebooks").iterdir()):

@@ -24,7 +24,7 @@ from cs280diff.validate import check_int
 Tensor = torch.Tensor
 
 __all__ = ["SIZE", "RADIUS", "ACTIONS", "MOVES", "render", "move", "random_positions", "condition", "batch",
-           "sampler", "position", "true_rollout", "rollout", "rollout_errors", "test_episodes"]
+           "sampler", "position", "true_rollout", "rollout", "sprite_errors", "rollout_errors", "test_episodes"]
 
 SIZE, RADIUS = 16, 2.0
 ACTIONS = ("up", "down", "left", "right")
@@ -106,13 +106,18 @@ def rollout(model, frame0: Tensor, actions: Tensor, *, n_steps: int = 10, seed: 
     return torch.stack(out, 1)
 
 
+def sprite_errors(frames: Tensor, truth: Tensor) -> Tensor:
+    """Rolled-out frames (n, T, 1, S, S) against the simulator's positions (n, T, 2): the mean distance (pixels)
+    between the sprites after each step, (T,)."""
+    return (position(frames.flatten(0, 1).cpu()).reshape(truth.shape) - truth).norm(dim=2).mean(0)
+
+
 def rollout_errors(model, pos0: Tensor, actions: Tensor, *, n_steps: int = 10, seed: int = 0) -> tuple[Tensor, Tensor]:
     """Per step k = 1 .. T, the mean distance (pixels) between the sprite of the model's rollout and the simulator's,
     and the same for copying the first frame: two (T,) tensors."""
     truth = true_rollout(pos0, actions)[:, 1:]  # (n, T, 2)
     frames = rollout(model, render(pos0), actions, n_steps=n_steps, seed=seed)
-    err = (position(frames.flatten(0, 1)).reshape(truth.shape) - truth).norm(dim=2).mean(0)
-    return err, (truth - pos0[:, None]).norm(dim=2).mean(0)
+    return sprite_errors(frames, truth), (truth - pos0[:, None]).norm(dim=2).mean(0)
 
 
 def test_episodes(n: int = 128, length: int = 12) -> tuple[Tensor, Tensor]:

@@ -106,13 +106,16 @@ def elbow_sign(angles: Tensor) -> Tensor:
     return torch.sign(angles[:, 1])
 
 
-def evaluate(samples: Tensor, target: Tensor, *, tol: float = 0.1) -> dict:
+def evaluate(samples: Tensor, target: Tensor, *, tol: float = 0.1, hand: Callable | None = None) -> dict:
     """Pose samples as features (k, n, 4) for targets (n, 2): the mean hand error, the share of samples whose hand
     is within ``tol`` of the target, and "both_elbows": the share of targets for which the k samples include a
-    pose of each elbow with its hand within ``tol``."""
+    pose of each elbow with its hand within ``tol``.  ``hand``: features (m, 4) -> hand positions (m, 2) (default:
+    the forward kinematics of ``pose_angles``; notebook 8 passes the student's end-effector check)."""
     k, n = samples.shape[:2]
-    angles = pose_angles(samples.reshape(k * n, 4))
-    err = hand_error(angles, target.repeat(k, 1)).reshape(k, n)
+    flat = samples.reshape(k * n, 4)
+    angles = pose_angles(flat)
+    where = forward_kinematics(angles)[1] if hand is None else hand(flat)
+    err = (where - target.repeat(k, 1)).norm(dim=1).reshape(k, n)
     good = err < tol
     sign = elbow_sign(angles).reshape(k, n)
     both = ((good & (sign > 0)).any(0) & (good & (sign < 0)).any(0)).double().mean().item()

@@ -109,10 +109,13 @@ def _check_signal(signal: Tensor, n: int) -> None:
 
 
 @torch.no_grad()
-def generate(model, first: Tensor, signal: Tensor | None, *, n_steps: int = 10, seed: int = 0) -> Tensor:
+def generate(model, first: Tensor, signal: Tensor | None, *, n_steps: int = 10, seed: int = 0,
+             encode: Callable | None = None) -> Tensor:
     """A video from its first frame (n, 1, S, S) and signal (n, T): frame k (k >= 1) sampled from the frame model
-    given the first frame and s_k (Euler, n_steps; signal None: the first-frame-only model).  Returns
+    given the first frame and s_k (Euler, n_steps; signal None: the first-frame-only model).  ``encode(first, s_k)``
+    builds the condition (default ``signal_condition``; notebook 8 passes the student's).  Returns
     (n, T, 1, S, S) with the given first frame as frame 0; with signal None, T = FRAMES."""
+    encode = encode or signal_condition
     n_steps = check_int(n_steps, "n_steps")
     if signal is not None:
         _check_signal(signal, first.shape[0])
@@ -122,7 +125,7 @@ def generate(model, first: Tensor, signal: Tensor | None, *, n_steps: int = 10, 
     out = [first]
     for k in range(1, frames):
         z = torch.randn(first.shape, generator=g).to(first.device)
-        cond = first if signal is None else signal_condition(first, signal[:, k].to(first.device))
+        cond = first if signal is None else encode(first, signal[:, k].to(first.device))
         out.append(solvers.sample(model, z, grid, cond={"cond": cond}))  # frame k, from the first frame and s_k
     return torch.stack(out, 1)
 
