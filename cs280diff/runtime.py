@@ -38,16 +38,20 @@ def ipython_shell():
 
 
 def _no_figures_from_failed_cells() -> None:
-    """In a notebook, a cell that raises shows its traceback and no figure: the panels it created before the error
-    would be empty or half drawn.  A post-execute callback closes them before matplotlib's inline backend sends the
-    cell's figures (it is registered ahead of the backend's ``flush_figures``)."""
+    """In a notebook, a cell that raises shows its traceback and no figure and no progress bar: the panels it
+    created before the error would be empty or half drawn, its bar stuck.  A post-execute callback closes them
+    before matplotlib's inline backend sends the cell's figures (it is registered ahead of the backend's
+    ``flush_figures``) and hides the bars of ``cs280diff.progress``."""
     shell = ipython_shell()
     if shell is None or not hasattr(shell, "events"):
         return
 
     def close_if_failed():
-        if not shell.last_execution_succeeded and "matplotlib.pyplot" in sys.modules:
+        failed = not shell.last_execution_succeeded
+        if failed and "matplotlib.pyplot" in sys.modules:
             sys.modules["matplotlib.pyplot"].close("all")
+        if "cs280diff.progress" in sys.modules:
+            sys.modules["cs280diff.progress"].end_of_cell(failed)
 
     callbacks = shell.events.callbacks["post_execute"]
     if not any(getattr(c, "__name__", "") == "close_if_failed" for c in callbacks):

@@ -18,7 +18,7 @@ from typing import Callable
 
 import torch
 from torch import nn
-from tqdm.auto import tqdm
+from cs280diff.progress import tqdm
 
 from cs280diff.conventions import expand_t, x1_from_velocity
 from cs280diff.nets.training import fm_loss

@@ -13,7 +13,7 @@ from typing import Callable
 
 import torch
 from torch import nn
-from tqdm.auto import tqdm
+from cs280diff.progress import tqdm
 
 from cs280diff.conventions import path
 from cs280diff.validate import check_int, check_positive

@@ -10,7 +10,7 @@ from typing import Callable
 
 import torch
 from torch import nn
-from tqdm.auto import tqdm
+from cs280diff.progress import tqdm
 
 from cs280diff.flows import schedules, solvers
 from cs280diff.nets.training import fm_loss

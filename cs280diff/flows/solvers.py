@@ -11,7 +11,7 @@ import contextlib
 from typing import Callable
 
 import torch
-from tqdm.auto import tqdm
+from cs280diff.progress import tqdm
 
 from cs280diff import runtime
 from cs280diff.flows import schedules

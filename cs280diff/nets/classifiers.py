@@ -15,7 +15,7 @@ from typing import Callable
 import torch
 from torch import nn
 from torch.nn import functional as F
-from tqdm.auto import tqdm
+from cs280diff.progress import tqdm
 
 from cs280diff.conventions import path
 from cs280diff.nets.embeddings import sinusoidal_embedding

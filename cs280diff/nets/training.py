@@ -15,7 +15,7 @@ from typing import Callable
 
 import torch
 from torch import nn
-from tqdm.auto import tqdm
+from cs280diff.progress import tqdm
 
 from cs280diff.conventions import conditional_velocity, path
 from cs280diff.validate import check_fraction, check_int, check_positive, check_t, check_x
