@@ -12,14 +12,14 @@ Use it exactly like tqdm: ``for step in tqdm(range(n), desc="train"): ...``.
 from __future__ import annotations
 
 import time
-import weakref
 
 from tqdm.auto import tqdm as _auto_tqdm
 
-from cs280diff import runtime  # noqa: F401 (registers the callback that hides the bars of a failed cell)
+from cs280diff import runtime  # its post-execute callback calls end_of_cell
 
 DELAY = 0.5  # seconds a loop runs before its bar is shown
-_THIS_CELL: list[weakref.ref] = []  # the bars created since the last notebook cell ended
+_IN_IPYTHON = runtime.ipython_shell() is not None  # only there does a post-execute callback empty _THIS_CELL
+_THIS_CELL: list = []  # the bars created since the last notebook cell ended
 
 
 class tqdm(_auto_tqdm):  # noqa: N801 (the name students know)
@@ -27,12 +27,13 @@ class tqdm(_auto_tqdm):  # noqa: N801 (the name students know)
 
     def __init__(self, *args, delay: float = DELAY, **kwargs):
         super().__init__(*args, delay=delay, **kwargs)
-        _THIS_CELL.append(weakref.ref(self))
+        if _IN_IPYTHON:
+            _THIS_CELL.append(self)  # held until the cell ends: a failed loop's bar may otherwise be collected first
 
     def display(self, *args, **kwargs):
         """Draw the bar; in a notebook, not before ``delay`` has passed (tqdm's own error path would draw it at
         once, red at 0 %, when a loop's first step raises) and never once the bar is hidden."""
-        if self.disable:
+        if getattr(self, "hidden", False):
             return None
         early = not getattr(self, "displayed", True) and time.time() - self.start_t < self.delay
         if early and kwargs.get("check_delay", True):
@@ -44,7 +45,7 @@ def end_of_cell(failed: bool) -> int:
     """Called after each notebook cell (see ``cs280diff.runtime``): when the cell failed, hide every bar it
     created whose loop did not finish (tqdm may already have closed it, red, while the error unwound).  Returns
     the number of bars hidden.  A hidden bar no longer draws, also when it is closed later."""
-    bars = [bar for bar in (ref() for ref in _THIS_CELL) if bar is not None]
+    bars = list(_THIS_CELL)
     _THIS_CELL.clear()
     if not failed:
         return 0
@@ -63,5 +64,4 @@ def _hide(bar: tqdm) -> None:
     else:
         bar.leave = False
         bar.close()
-    bar.disable = True  # tqdm's own close() (when the loop is collected) now does nothing
-    _auto_tqdm._decr_instances(bar)
+    bar.hidden = True  # tqdm's own close() (when the loop is collected) draws nothing now

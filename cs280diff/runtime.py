@@ -51,7 +51,10 @@ def _no_figures_from_failed_cells() -> None:
         if failed and "matplotlib.pyplot" in sys.modules:
             sys.modules["matplotlib.pyplot"].close("all")
         if "cs280diff.progress" in sys.modules:
-            sys.modules["cs280diff.progress"].end_of_cell(failed)
+            try:
+                sys.modules["cs280diff.progress"].end_of_cell(failed)
+            except Exception:  # noqa: BLE001 (tidying the page must never add an error of its own to the cell)
+                pass
 
     callbacks = shell.events.callbacks["post_execute"]
     if not any(getattr(c, "__name__", "") == "close_if_failed" for c in callbacks):

@@ -113,6 +113,12 @@ def test_a_student_answers_an_exercise_and_moves_the_slider(lab):
         stub_test = _cell(page, 'grading.exercise("path_xt"')
         assert "path_xt is not implemented yet" in stub_test.inner_text()
         page.screenshot(path=str(ARTIFACTS / "student_stub_feedback.png"), full_page=False)
+        page.set_viewport_size({"width": 900, "height": 1000})  # a narrow window: about 90 characters a line
+        page.wait_for_timeout(500)
+        wide = page.evaluate("() => [...document.querySelectorAll('.jp-Notebook .jp-CodeCell .cm-scroller')]"
+                             ".filter(e => e.clientWidth > 0 && e.scrollWidth > e.clientWidth + 1).length")
+        assert wide == 0, f"{wide} code cells run off the right edge (the student settings wrap long lines)"
+        page.set_viewport_size({"width": 1400, "height": 1000})
         stub = _cell(page, "def path_xt(x0, x1, t):")
         stub.locator(".cm-content").click()
         page.keyboard.press("Control+a")

@@ -124,7 +124,11 @@ def test_student_notebooks_have_stubs_and_no_hidden_tests():
         for cell in nb.cells:
             meta = cell.metadata.get("nbgrader", {})
             if meta.get("solution") and cell.cell_type == "code":
-                assert f"raise NotImplementedError(\"exercise {meta['grade_id']} is not written yet" in cell.source, path
+                stub = r"raise NotImplementedError\(\n\s*" + re.escape(f"\"exercise {meta['grade_id']} is not written yet")
+                assert re.search(stub, cell.source), path
+                lines = cell.source.splitlines()
+                raised = [lines[i + 1] for i, line in enumerate(lines) if line.strip() == "raise NotImplementedError("]
+                assert raised and max(map(len, raised)) <= 100, f"{path}: a stub wider than its cell"
 
 
 def test_doctor_prints_device_profile_and_versions():

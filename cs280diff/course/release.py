@@ -4,6 +4,7 @@ nbgrader and its friends are imported lazily: students never need them.
 """
 from __future__ import annotations
 
+import re
 import shutil
 import sys
 import tempfile
@@ -50,8 +51,10 @@ def name_stubs(nb):
     for cell in nb.cells:
         meta = cell.metadata.get("nbgrader", {})
         if cell.cell_type == "code" and meta.get("solution") and STUB in cell.source:
-            message = f"exercise {meta['grade_id']} is not written yet: replace '# YOUR CODE HERE' and this line"
-            cell.source = cell.source.replace(STUB, f"raise NotImplementedError({message!r})")
+            message = f"exercise {meta['grade_id']} is not written yet: replace this line with your code"
+            cell.source = re.sub(rf"^([ \t]*){re.escape(STUB)}",  # two lines, so that it fits the cell's width
+                                 lambda m: f'{m[1]}raise NotImplementedError(\n{m[1]}    "{message}")',
+                                 cell.source, flags=re.M)
     return nb
 
 

@@ -7,6 +7,7 @@
   images       grids of digits, x_t / x̂1 strips
   distill      the cost of sampling (NFE × time per NFE), few-step methods at equal NFE
   common       evaluating a field on a grid, heat maps
+  tables       tables of measured numbers: HTML in a notebook, aligned text in a terminal
   widgets      ipywidgets knobs (``from cs280diff.plots import widgets``)
   playable     the playable world of notebook 8 part 2: buttons step a world model next to its simulator
 
@@ -18,10 +19,11 @@ from cs280diff.plots.fields2d import plot_density_samples_2d, plot_fields_2d, pl
 from cs280diff.plots.flow1d import density_grid, field_grid_1d, plot_density_and_velocity, plot_fields_1d, plot_flow_1d
 from cs280diff.plots.images import image_grid, plot_class_grid, plot_image_trajectory
 from cs280diff.plots.solvers import plot_error_vs_nfe, plot_knob_sweep, plot_local_errors, plot_trajectories_2d
+from cs280diff.plots.tables import Table, show_table
 from cs280diff.plots.training import moving_average, plot_loss_curve
 
 __all__ = ["eval_field", "plot_heatmap", "plot_cost", "plot_nfe_table", "plot_density_samples_2d", "plot_fields_2d", "plot_quiver_2d",
            "plot_samples_2d", "density_grid",
            "field_grid_1d", "plot_density_and_velocity", "plot_fields_1d", "plot_flow_1d", "image_grid",
            "plot_class_grid", "plot_image_trajectory", "plot_error_vs_nfe", "plot_knob_sweep", "plot_local_errors",
-           "plot_trajectories_2d", "moving_average", "plot_loss_curve"]
+           "plot_trajectories_2d", "moving_average", "plot_loss_curve", "Table", "show_table"]
