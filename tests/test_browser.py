@@ -112,6 +112,8 @@ def test_a_student_answers_an_exercise_and_moves_the_slider(lab):
         _run_all(page)
         stub_test = _cell(page, 'grading.exercise("path_xt"')
         assert "path_xt is not implemented yet" in stub_test.inner_text()
+        assert page.get_by_text("official Jupyter news").count() == 0  # the student settings do not ask
+        _cell(page, "def path_xt(x0, x1, t):").scroll_into_view_if_needed()
         page.screenshot(path=str(ARTIFACTS / "student_stub_feedback.png"), full_page=False)
         page.set_viewport_size({"width": 900, "height": 1000})  # a narrow window: about 90 characters a line
         page.wait_for_timeout(500)
