@@ -7,6 +7,7 @@
 #   make grade INBOX=downloads/  the TA's one command: collect, repair, autograde in parallel, grades.csv
 #   make site       the self-study site: the executed solution notebooks as web pages, in build/site/html
 #   make bench      run the benchmarks and write their tables under benchmarks/
+#   make bench-gpu  on a GPU machine: every notebook in the full profile + training throughput (benchmarks/gpu_run.sh)
 #   make doctor     versions, device and profile
 #   make clean      remove the environment and grading artefacts
 # GPU users: `make lab TORCH=torch` (or any pip requirement for a CUDA build) instead of the CPU pin.
@@ -26,7 +27,7 @@ export PATH := $(abspath $(BIN)):$(PATH)
 # oversubscription (spinning OpenMP threads made single cells 30x slower on a loaded 2-core machine).
 THREADS_1 := OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 
-.PHONY: lab lab-ta test release autograde grade site bench doctor clean install
+.PHONY: lab lab-ta test release autograde grade site bench bench-gpu doctor clean install
 
 install: $(STAMP)
 
@@ -60,6 +61,9 @@ grade: $(STAMP)
 
 bench: $(STAMP)
 	for b in benchmarks/*.py; do [ -e "$$b" ] || continue; $(PY) "$$b" || exit 1; done
+
+bench-gpu: $(STAMP)
+	bash benchmarks/gpu_run.sh $(PY)
 
 doctor: $(STAMP)
 	$(BIN)/cs280diff doctor

@@ -1,4 +1,4 @@
-"""Loop overhead of our sampler against torchdiffeq's and flow_matching's fixed-grid solvers, on the CPU.
+"""Loop overhead of our sampler against torchdiffeq's, flow_matching's and diffusers' fixed-grid solvers, on the CPU.
 
 Run: ``make bench`` or ``.venv/bin/python benchmarks/loop_overhead.py`` (about a minute on 2 CPU cores).
 Writes ``benchmarks/loop_overhead.md``:
@@ -9,6 +9,11 @@ Each row runs the same field, grid and noise through
   ours k=1    the same with ``check_every=1`` (a finiteness check, and so a host read, after every step: the old loop)
   torchdiffeq ``odeint(func, x0, [0, 1], method="euler" | "heun2", options={"step_size": 1 / N})``
   flow_matching ``ODESolver(velocity_model).sample(x0, step_size=1 / N, method=..., time_grid=[0, 1])``
+  diffusers   ``FlowMatchEulerDiscreteScheduler`` (Euler rows only) on our grid: ``set_timesteps(sigmas=1 - t)``, then
+              the usual loop ``x = scheduler.step(-v(x, 1 - sigma), timestep, x).prev_sample``.  diffusers runs
+              sigma = 1 - t from noise (1) to data (0), so its model output is -v.  Its Heun scheduler
+              (``FlowMatchHeunDiscreteScheduler``) takes no custom grid (only a step count on its own sigma range),
+              so no Heun row can use the same grid: it is left out rather than compared on a different one.
 (both return the end point only, as ours does; handing them the whole grid instead makes them store every state
 and run slower still: 31 ms against 20 ms on v = -x when this was written).
 and asserts that they agree to float32 rounding.  Timing: one thread, all contenders in turn inside each repeat
@@ -31,6 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 from cs280diff.flows import mixtures, schedules, solvers  # noqa: E402
 
 BATCH = 4096
+COLUMNS = ("ours", "ours k=1", "torchdiffeq", "flow_matching", "diffusers")
 
 
 def contenders(field, grid: torch.Tensor, method: str) -> dict:
@@ -56,7 +62,26 @@ def contenders(field, grid: torch.Tensor, method: str) -> dict:
     def flow_matching(x0):
         return fm.sample(x_init=x0, step_size=h, method=theirs, time_grid=span)
 
-    return {"ours": ours, "ours k=1": ours_k1, "torchdiffeq": tde, "flow_matching": flow_matching}
+    runs = {"ours": ours, "ours k=1": ours_k1, "torchdiffeq": tde, "flow_matching": flow_matching}
+    if method == "euler":
+        runs["diffusers"] = diffusers_euler(field, grid)
+    return runs
+
+
+def diffusers_euler(field, grid: torch.Tensor):
+    """x0 -> x1 through diffusers' flow-matching Euler scheduler on the same grid (sigma = 1 - t)."""
+    from diffusers import FlowMatchEulerDiscreteScheduler
+
+    scheduler = FlowMatchEulerDiscreteScheduler(num_train_timesteps=1000, shift=1.0)
+
+    def run(x0):
+        scheduler.set_timesteps(sigmas=(1 - grid[:-1]).tolist())  # it appends the final sigma = 0 (t = 1) itself
+        x = x0
+        for sigma, timestep in zip(scheduler.sigmas[:-1], scheduler.timesteps):
+            x = scheduler.step(-field(x, 1 - sigma), timestep, x).prev_sample  # its output is d x / d sigma = -v
+        return x
+
+    return run
 
 
 def time_all(runs: dict, x0: torch.Tensor, repeats: int) -> dict[str, list[float]]:
@@ -83,10 +108,10 @@ def rows_for(label: str, field, grid, method: str, repeats: int, nfe: int) -> li
     ratio = {k: statistics.median(a / b for a, b in zip(times["ours"], times[k])) for k in times}
     spread = {k: (min(v), max(v)) for k, v in times.items()}
     row = [f"| {label} | {nfe} |"]
-    for k in ("ours", "ours k=1", "torchdiffeq", "flow_matching"):
-        lo, hi = spread[k]
-        row.append(f" {1e3 * med[k]:.2f} ({1e3 * lo:.2f}–{1e3 * hi:.2f}) |")
-    row.append(f" {ratio['ours k=1']:.3f} | {ratio['torchdiffeq']:.3f} | {ratio['flow_matching']:.3f} |")
+    for k in COLUMNS:
+        lo, hi = spread.get(k, (None, None))
+        row.append(f" {1e3 * med[k]:.2f} ({1e3 * lo:.2f}–{1e3 * hi:.2f}) |" if k in med else " — |")
+    row.append("".join(f" {ratio[k]:.3f} |" if k in ratio else " — |" for k in COLUMNS[1:]))
     print("".join(row), flush=True)
     return ["".join(row)]
 
@@ -98,17 +123,18 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     ring = mixtures.ring_2d()
-    header = ["| field, solver | NFE | ours ms | ours k=1 ms | torchdiffeq ms | flow_matching ms | ours / ours k=1 "
-              "| ours / torchdiffeq | ours / flow_matching |", "|---|---|---|---|---|---|---|---|---|"]
+    header = ["| field, solver | NFE | " + " | ".join(f"{k} ms" for k in COLUMNS) + " | "
+              + " | ".join(f"ours / {k}" for k in COLUMNS[1:]) + " |", "|---" * (2 + 2 * len(COLUMNS) - 1) + "|"]
     rows = []
     rows += rows_for("v = −x, Euler 256 steps", lambda x, t: -x, schedules.uniform(256), "euler", args.repeats, 256)
     rows += rows_for("exact ring, Euler 64 steps", ring, schedules.uniform(64), "euler", args.repeats, 64)
     rows += rows_for("exact ring, Heun 32 steps", ring, schedules.uniform(32), "heun", args.repeats, 64)
+    import diffusers
     import flow_matching
     import torchdiffeq
 
     text = [
-        "# Loop overhead: our sampler against torchdiffeq and flow_matching (CPU, one thread)",
+        "# Loop overhead: our sampler against torchdiffeq, flow_matching and diffusers (CPU, one thread)",
         "",
         f"`python benchmarks/loop_overhead.py --repeats {args.repeats}`; batch {BATCH} in 2D, float32. Times are",
         "milliseconds per sampling call: median (min–max) over the repeats; the contenders alternate within each",
@@ -116,8 +142,11 @@ def main(argv=None) -> int:
         "`ours k=1` checks finiteness after every step, as the loop did before it checked every 16 steps.",
         "",
         *header, *rows, "",
+        "diffusers: its flow-matching Euler scheduler on our grid (Euler rows only: its Heun scheduler takes no "
+        "custom grid).",
+        "",
         f"torch {torch.__version__}, torchdiffeq {torchdiffeq.__version__}, flow_matching "
-        f"{getattr(flow_matching, '__version__', '?')}, python {platform.python_version()}, "
+        f"{getattr(flow_matching, '__version__', '?')}, diffusers {diffusers.__version__}, python {platform.python_version()}, "
         f"{platform.machine()} {platform.system()}. The machine is shared: take the ratios, not the milliseconds.",
         "",
     ]

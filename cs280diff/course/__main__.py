@@ -68,6 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", default=None, help="output folder (default build/site)")
     p.add_argument("--quick", action="store_true", help="execute in the grading profile (seconds per notebook)")
     p.add_argument("--only", nargs="*", default=None, help="notebook ids (default: all)")
+    sub.add_parser("profiles", help="write docs/profiles.md: what the fast and the full profile change per notebook")
     p = sub.add_parser("autograde-one", help="(used by cs280diff-grade) autograde one submission")
     p.add_argument("root"), p.add_argument("aid"), p.add_argument("student")
     p.add_argument("--cell-timeout", type=int, default=120)
@@ -84,6 +85,11 @@ def main(argv: list[str] | None = None) -> int:
         from cs280diff.course.site import build_site
 
         build_site(Path(args.out) if args.out else None, quick=args.quick, only=args.only)
+        return 0
+    if args.cmd == "profiles":
+        from cs280diff.course.profiles import write
+
+        print(f"wrote {write()}")
         return 0
     if args.cmd == "autograde-one":
         from cs280diff.course.worker import autograde_one
