@@ -48,7 +48,7 @@ def steps_per_second(spec, device: torch.device, steps: int) -> float:
     torch.manual_seed(spec.init_seed)
     model = construct(spec.cls, spec.arch).to(device)
     settings = {k: v for k, v in spec.train.items() if k not in ("data", "steps")}
-    sample_data = build._sampler(spec.train["data"])
+    sample_data = build._sampler(spec.train["data"], device)  # the digits live on the device
     train = classifiers.train_classifier if spec.kind in ("classifier", "noisy_classifier") else training.train
     train(model, sample_data, steps=WARMUP, progress=False, **settings)  # allocations, kernels, caches
     if device.type == "cuda":

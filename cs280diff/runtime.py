@@ -146,14 +146,27 @@ def make_generator(seed: int, device: torch.device | str = "cpu") -> torch.Gener
     return torch.Generator(device=torch.device(device)).manual_seed(int(seed))
 
 
+def to_device(x: torch.Tensor, device) -> torch.Tensor:
+    """``x.to(device)``; a CPU tensor bound for a GPU goes through pinned memory without blocking.
+
+    A copy from ordinary (pageable) host memory makes the host wait for every kernel queued before it; a pinned,
+    non-blocking copy is queued like a kernel, so a loop that draws its noise on the CPU keeps the GPU fed.
+    (PyTorch keeps the pinned buffer alive until the copy has run.)
+    """
+    device = torch.device(device)
+    if device.type == "cuda" and x.device.type == "cpu":
+        return x.pin_memory().to(device, non_blocking=True)  # queued on the stream, no host wait
+    return x.to(device)
+
+
 def randn(shape, generator: torch.Generator | None = None, device=None, dtype=None) -> torch.Tensor:
-    """Standard normal noise drawn on the generator's device and moved to ``device``.
+    """Standard normal noise drawn on the generator's device and moved to ``device`` (``to_device``).
 
     Drawing on the generator's device (CPU by default) makes the same seed give the same noise on CPU and GPU.
     """
     gen_device = generator.device if generator is not None else torch.device("cpu")
     z = torch.randn(tuple(shape), generator=generator, device=gen_device, dtype=dtype or torch.get_default_dtype())
-    return z.to(device) if device is not None else z
+    return to_device(z, device) if device is not None else z
 
 
 def summary() -> str:

@@ -8,11 +8,16 @@ from __future__ import annotations
 
 import contextlib
 import math
+import os
+import sys
 
 import pytest
 import torch
 
+from cs280diff.distill import dmd
 from cs280diff.flows import mixtures, schedules, solvers, stochastic
+from cs280diff.nets import training
+from cs280diff.nets.generator import OneStepGenerator
 from cs280diff.nets.mlp import MLPVelocity
 from cs280diff.nets.unet import TinyUNet
 
@@ -20,14 +25,19 @@ READS = ("__bool__", "item", "__float__", "__int__", "__index__", "tolist")
 
 
 @contextlib.contextmanager
-def count_value_reads():
-    """Count the calls of every method that copies a tensor's value to the host."""
+def count_value_reads(skip_optimizer: bool = False):
+    """Count the calls of every method that copies a tensor's value to the host.
+
+    ``skip_optimizer``: leave out torch.optim's reads of its step counters, which torch keeps on the CPU on every
+    device (``state["step"]`` of Adam unless ``capturable``/``fused``): they cost a GPU nothing."""
     counter = {"n": 0}
     originals = {name: getattr(torch.Tensor, name) for name in READS}
 
     def counted(fn):
         def wrapper(self, *args, **kwargs):
-            counter["n"] += 1
+            caller = sys._getframe(1).f_code.co_filename
+            if not (skip_optimizer and f"torch{os.sep}optim{os.sep}" in caller):
+                counter["n"] += 1
             return fn(self, *args, **kwargs)
         return wrapper
 
@@ -99,3 +109,71 @@ def test_the_first_step_still_validates_the_field_inputs():
         solvers.sample(field, x, schedules.uniform(4), cond={"y": torch.full((8,), 7)})
     with pytest.raises(ValueError, match="NaN"):
         solvers.sample(field, torch.full_like(x, float("nan")), schedules.uniform(4))
+
+
+# ----------------------------------------------------------------------------------------------- training loops
+def _train(n_steps, **kw):
+    torch.manual_seed(0)
+    net = MLPVelocity(dim=2, hidden=16, depth=1, t_embed=8, n_classes=8)
+    ring = mixtures.ring_2d()
+    result = training.train(net, lambda n, g: ring.sample(n, g, return_labels=True), steps=n_steps, batch_size=32,
+                            ema_decay=0.9, p_uncond=0.2, progress=False, **kw)
+    return result, net
+
+
+def _dmd(n_steps):
+    torch.manual_seed(0)
+    G = OneStepGenerator(dim=2, hidden=16, depth=1, t_embed=8)
+    fake = MLPVelocity(dim=2, hidden=16, depth=1, t_embed=8)
+    return dmd.train_dmd(mixtures.ring_2d(), G, fake, (2,), steps=n_steps, batch_size=32, fake_updates=2, warmup=5,
+                         progress=False)
+
+
+def test_training_reads_its_losses_once_per_25_steps_on_a_gpu(monkeypatch):
+    """On a GPU (``read_every`` = 25) the losses of ``train`` and the gradient norms of ``train_dmd`` are read back
+    in groups: 50 more steps may add 2 groups' reads, not 50 reads (each a host-device sync)."""
+    monkeypatch.setattr(training, "read_every", lambda device: 25)
+    monkeypatch.setattr(dmd, "read_every", lambda device: 25)
+    for name, run in (("train", lambda n: _train(n)), ("train_dmd", _dmd)):
+        reads = {}
+        for n in (50, 100):
+            with count_value_reads(skip_optimizer=True) as counter:
+                run(n)
+            reads[n] = counter["n"]
+        assert reads[100] - reads[50] <= 2 * 2, f"{name}: {reads[50]} value reads for 50 steps, {reads[100]} for 100"
+
+
+def test_the_counter_sees_per_step_reads_in_training():
+    """The same count on the CPU path (a loss read at every step) grows with the steps: the test above can fail."""
+    reads = {}
+    for n in (50, 100):
+        with count_value_reads(skip_optimizer=True) as counter:
+            _train(n)
+        reads[n] = counter["n"]
+    assert reads[100] - reads[50] >= 50
+
+
+def test_reading_the_losses_in_groups_changes_nothing_else(monkeypatch):
+    """Grouped reads give the same losses, weights, EMA and callbacks as reading every step."""
+    seen = {}
+    for every in (1, 7):
+        monkeypatch.setattr(training, "read_every", lambda device, every=every: every)
+        calls = []
+        result, net = _train(40, callback=lambda info: calls.append((info["step"], info["loss"])), callback_every=10)
+        seen[every] = (result.loss_history, [p.detach().clone() for p in net.parameters()],
+                       [p.detach().clone() for p in result.ema.parameters()], calls)
+    (h1, w1, e1, c1), (h7, w7, e7, c7) = seen[1], seen[7]
+    assert len(h1) == 40 and h1 == h7 and c1 == c7 and [s for s, _ in c1] == [10, 20, 30, 40]
+    assert all(torch.equal(a, b) for a, b in zip(w1 + e1, w7 + e7))
+
+
+def test_a_non_finite_loss_is_named_by_its_step_also_when_read_late():
+    pending = [torch.tensor(1.0), torch.tensor(float("nan")), torch.tensor(2.0)]
+    history = []
+    with pytest.raises(FloatingPointError, match=r"the loss is nan at step 9 \(seen at step 10: on a GPU the values"):
+        training.read_values(pending, 10, 25, history)
+    assert history == [1.0] and pending == []
+    with pytest.raises(FloatingPointError, match=r"at step 4 \(weights left as before it\)"):
+        training.read_values([torch.tensor(float("inf"))], 4, 1, [])
+    with pytest.raises(FloatingPointError, match=r"the DMD gradient is inf at step 4 \(seen at step 4\)"):
+        training.read_values([torch.tensor(float("inf"))], 4, 1, [], "DMD gradient", before_update=False)

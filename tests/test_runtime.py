@@ -51,3 +51,26 @@ def test_seeding_is_deterministic():
     z1 = runtime.randn((4,), runtime.make_generator(5))
     z2 = runtime.randn((4,), runtime.make_generator(5), device="cpu")
     assert torch.equal(z1, z2)
+
+
+def test_to_device_pins_and_does_not_block_on_the_way_to_a_gpu():
+    """CPU -> CUDA goes through pinned memory with non_blocking=True (no host wait); everything else is ``.to``."""
+    calls = []
+
+    class HostTensor:  # stands in for a CPU tensor on a machine without a GPU
+        device = torch.device("cpu")
+
+        def pin_memory(self):
+            calls.append("pin_memory")
+            return self
+
+        def to(self, device, **kw):
+            calls.append(("to", str(device), kw))
+            return "on the GPU"
+
+    assert runtime.to_device(HostTensor(), "cuda") == "on the GPU"
+    assert calls == ["pin_memory", ("to", "cuda", {"non_blocking": True})]
+    calls.clear()
+    assert runtime.to_device(HostTensor(), "cpu") == "on the GPU" and calls == [("to", "cpu", {})]
+    x = torch.randn(3)
+    assert runtime.to_device(x, torch.device("cpu")) is x

@@ -12,7 +12,7 @@ pairs is optional (``reg_weight``).
 """
 from __future__ import annotations
 
-import math
+import contextlib
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -21,8 +21,9 @@ from torch import nn
 from cs280diff.progress import tqdm
 
 from cs280diff.conventions import expand_t, x1_from_velocity
-from cs280diff.nets.training import fm_loss
-from cs280diff.validate import check_int, check_positive
+from cs280diff.nets.training import fm_loss, read_every, read_values
+from cs280diff.runtime import to_device
+from cs280diff.validate import check_int, check_positive, trusted
 
 Tensor = torch.Tensor
 
@@ -87,49 +88,59 @@ def train_dmd(real: Callable, generator: nn.Module, fake: nn.Module, shape, *, s
     opt_g, sched_g = _adam(generator.parameters(), lr, steps)
     opt_f, sched_f = _adam(fake.parameters(), lr, warmup + steps * fake_updates)
     result = DMDResult(generator, fake)
+    every, fake_losses, reg_losses, norms = read_every(device), [], [], []  # GPU values are read every `every`
 
     def draw(n):  # fresh noise (and labels)
-        z = torch.randn((n, *shape), generator=gen).to(device)
-        y = labels(n, gen).to(device) if labels is not None else None
+        z = to_device(torch.randn((n, *shape), generator=gen), device)
+        y = to_device(labels(n, gen), device) if labels is not None else None
         return z, ({} if y is None else {"y": y})
 
-    def fake_step():  # one flow-matching update of the fake on G's current samples
+    def fake_step(checked: bool):  # one flow-matching update of the fake on G's current samples
         z, cond = draw(batch_size)
         with torch.no_grad():
             x = generator(z, **cond)
-        loss = fm_loss(fake, x, generator=gen, y=cond.get("y"))
+        with trusted() if checked else contextlib.nullcontext():  # the first update checked the values
+            loss = fm_loss(fake, x, generator=gen, y=cond.get("y"))
         opt_f.zero_grad(set_to_none=True)
         loss.backward()
         opt_f.step(), sched_f.step()
-        result.fake_losses.append(loss.item())
+        fake_losses.append(loss.detach())
 
-    for _ in tqdm(range(warmup), disable=not progress, desc="DMD: fake warm-up", leave=False):
-        fake_step()
+    for i in tqdm(range(warmup), disable=not progress, desc="DMD: fake warm-up", leave=False):
+        fake_step(i > 0)
     lo, hi = t_range
-    bar = tqdm(range(1, steps + 1), disable=not progress, desc="DMD", leave=False)
-    for step in bar:
+
+    def generator_step():  # one DMD update of G (and fake_updates of the fake); returns the DMD gradient
         z, cond = draw(batch_size)
         x = generator(z, **cond)  # one-step samples (with grad)
-        t = (lo + (hi - lo) * torch.rand(batch_size, generator=gen)).to(device)  # t ~ U[lo, hi]
-        grad = grad_fn(x.detach(), real, fake, t, torch.randn(x.shape, generator=gen).to(device), **cond)
+        t = to_device(lo + (hi - lo) * torch.rand(batch_size, generator=gen), device)  # t ~ U[lo, hi]
+        grad = grad_fn(x.detach(), real, fake, t, to_device(torch.randn(x.shape, generator=gen), device), **cond)
         loss = dmd_loss(x, grad)  # ∂loss/∂x = grad / batch
         if reg_pairs is not None and reg_weight > 0:
             idx = torch.randint(0, reg_pairs[0].shape[0], (batch_size,), generator=gen)
-            reg_cond = {} if len(reg_pairs) < 3 else {"y": reg_pairs[2][idx].to(device)}
-            reg = ((generator(reg_pairs[0][idx].to(device), **reg_cond) - reg_pairs[1][idx].to(device)) ** 2)
-            reg = reg.flatten(1).sum(1).mean()  # DMD's regression onto teacher (noise, sample) pairs
+            reg_cond = {} if len(reg_pairs) < 3 else {"y": to_device(reg_pairs[2][idx], device)}
+            reg = (generator(to_device(reg_pairs[0][idx], device), **reg_cond) - to_device(reg_pairs[1][idx], device))
+            reg = (reg ** 2).flatten(1).sum(1).mean()  # DMD's regression onto teacher (noise, sample) pairs
             loss = loss + reg_weight * reg
-            result.reg_losses.append(reg.item())
+            reg_losses.append(reg.detach())
         opt_g.zero_grad(set_to_none=True)
         loss.backward()
         opt_g.step(), sched_g.step()
         for _ in range(fake_updates):
-            fake_step()
-        norm = grad.flatten(1).norm(dim=1).mean().item()
-        if not math.isfinite(norm):
-            raise FloatingPointError(f"the DMD gradient is {norm} at step {step}; lower lr")
-        result.grad_norms.append(norm)
-        if callback is not None and (step % callback_every == 0 or step == steps):
-            callback({"step": step, "generator": generator, "fake": fake, "grad_norm": norm})
+            fake_step(True)
+        return grad
+
+    bar = tqdm(range(1, steps + 1), disable=not progress, desc="DMD", leave=False)
+    for step in bar:
+        with trusted() if step > 1 else contextlib.nullcontext():  # step 1 checked every field's inputs
+            grad = generator_step()
+        norms.append(grad.detach().flatten(1).norm(dim=1).mean())
+        report = callback is not None and (step % callback_every == 0 or step == steps)
+        if len(norms) >= every or report or step == steps:
+            read_values(norms, step, every, result.grad_norms, "DMD gradient", before_update=False)
+        if report:
+            callback({"step": step, "generator": generator, "fake": fake, "grad_norm": result.grad_norms[-1]})
+    result.fake_losses = torch.stack(fake_losses).tolist() if fake_losses else []
+    result.reg_losses = torch.stack(reg_losses).tolist() if reg_losses else []
     generator.eval(), fake.eval()
     return result

@@ -24,6 +24,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from cs280diff.runtime import to_device
 from cs280diff.validate import check_int
 
 Tensor = torch.Tensor
@@ -202,7 +203,7 @@ def array_sampler(x: Tensor, y: Tensor | None = None):
 
     def sample_data(n: int, generator: torch.Generator | None = None):
         gen_device = generator.device if generator is not None else torch.device("cpu")
-        idx = torch.randint(x.shape[0], (n,), generator=generator, device=gen_device).to(x.device)  # with replacement
+        idx = to_device(torch.randint(x.shape[0], (n,), generator=generator, device=gen_device), x.device)  # with repl.
         return x[idx] if y is None else (x[idx], y[idx])
 
     return sample_data

@@ -19,6 +19,7 @@ from cs280diff.progress import tqdm
 
 from cs280diff.conventions import path
 from cs280diff.nets.embeddings import sinusoidal_embedding
+from cs280diff.runtime import to_device
 from cs280diff.validate import check_fraction, check_int, check_positive, check_t, check_x
 
 Tensor = torch.Tensor
@@ -134,7 +135,8 @@ def random_shift(x: Tensor, generator: torch.Generator | None = None, max_shift:
     n, _, h, w = x.shape
     gen_device = generator.device if generator is not None else torch.device("cpu")
     pad = F.pad(x, (max_shift,) * 4, value=fill)  # (n, C, H + 2m, W + 2m)
-    dy, dx = torch.randint(0, 2 * max_shift + 1, (2, n), generator=generator, device=gen_device).to(x.device)
+    dy, dx = to_device(torch.randint(0, 2 * max_shift + 1, (2, n), generator=generator, device=gen_device),
+                       x.device)  # the random offsets
     rows = (dy[:, None] + torch.arange(h, device=x.device))[:, None, :, None]  # (n, 1, H, 1)
     cols = (dx[:, None] + torch.arange(w, device=x.device))[:, None, None, :]  # (n, 1, 1, W)
     batch = torch.arange(n, device=x.device)[:, None, None, None]
@@ -176,15 +178,16 @@ def train_classifier(model: nn.Module, sample_data: Callable, *, steps: int, bat
         torch.manual_seed(int(seed))
         model.train()
         bar = tqdm(range(1, steps + 1), disable=not progress, desc="train classifier", leave=False)
+        losses = []
         try:
             for step in bar:
                 x1, y = sample_data(batch_size, generator)
-                x1, y = x1.to(device), y.to(device)
+                x1, y = to_device(x1, device), to_device(y, device)
                 if max_shift:
                     x1 = random_shift(x1, generator, max_shift)  # augmentation: small translations
                 if noisy:
-                    t = torch.rand(batch_size, generator=generator).to(device)  # t ~ U[0, 1]
-                    x0 = torch.randn(x1.shape, generator=generator).to(device)  # x0 ~ N(0, I)
+                    t = to_device(torch.rand(batch_size, generator=generator), device)  # t ~ U[0, 1]
+                    x0 = to_device(torch.randn(x1.shape, generator=generator), device)  # x0 ~ N(0, I)
                     logits = model(path(x0, x1, t), t)  # classify x_t = (1 - t) x0 + t x1
                 else:
                     logits = model(x1)
@@ -193,10 +196,11 @@ def train_classifier(model: nn.Module, sample_data: Callable, *, steps: int, bat
                 loss.backward()
                 optimizer.step()
                 schedule.step()  # cosine decay of the learning rate to 0
-                result.loss_history.append(loss.item())
+                losses.append(loss.detach())  # read back once at the end (a GPU would wait on each)
                 if progress and (step % 25 == 0 or step == steps):
                     bar.set_postfix(loss=f"{loss.item():.4f}", refresh=False)
         finally:
+            result.loss_history = torch.stack(losses).tolist() if losses else []
             bar.close()
             model.train(was_training)
     result.seconds = time.perf_counter() - start

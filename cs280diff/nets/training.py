@@ -6,6 +6,7 @@ Its minimiser is the marginal velocity v*(x, t) = E[x1 - x0 | x_t = x], the exac
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
 import numbers
@@ -18,7 +19,8 @@ from torch import nn
 from cs280diff.progress import tqdm
 
 from cs280diff.conventions import conditional_velocity, path
-from cs280diff.validate import check_fraction, check_int, check_positive, check_t, check_x
+from cs280diff.runtime import to_device
+from cs280diff.validate import check_fraction, check_int, check_positive, check_t, check_x, trusted
 
 Tensor = torch.Tensor
 
@@ -41,10 +43,12 @@ def fm_loss(model: Callable, x1: Tensor, generator: torch.Generator | None = Non
     check_x(x1, "x1")
     batch, gen_device = x1.shape[0], _gen_device(generator)
     if t is None:
-        t = torch.rand(batch, generator=generator, device=gen_device, dtype=x1.dtype).to(x1.device)  # t ~ U[0, 1]
+        t = torch.rand(batch, generator=generator, device=gen_device, dtype=x1.dtype)  # t ~ U[0, 1]
+        t = to_device(t, x1.device)
     t = check_t(t, x1)
     if x0 is None:
-        x0 = torch.randn(x1.shape, generator=generator, device=gen_device, dtype=x1.dtype).to(x1.device)  # x0 ~ N(0, I)
+        x0 = torch.randn(x1.shape, generator=generator, device=gen_device, dtype=x1.dtype)  # x0 ~ N(0, I)
+        x0 = to_device(x0, x1.device)
     x_t = path(x0, x1, t)  # x_t = (1 - t) x0 + t x1
     u = conditional_velocity(x0, x1)  # regression target u = x1 - x0
     kwargs = dict(cond or {}) if y is None else {**(cond or {}), "y": y}
@@ -97,8 +101,7 @@ class EMA:
         ema_p, new_p = list(self.model.parameters()), list(model.parameters())
         if len(ema_p) != len(new_p):
             raise ValueError("EMA.update needs a model with the same architecture as the one it was built from")
-        for pe, p in zip(ema_p, new_p):
-            pe.lerp_(p.detach(), 1.0 - self.decay)  # θ_ema += (1 - decay)(θ - θ_ema)
+        torch._foreach_lerp_(ema_p, [p.detach() for p in new_p], 1.0 - self.decay)  # θ_ema += (1-decay)(θ-θ_ema)
         for be, b in zip(self.model.buffers(), model.buffers()):
             be.copy_(b)
 
@@ -119,7 +122,7 @@ def drop_labels(y: Tensor, null_class: int, p_uncond: float, generator: torch.Ge
     sample, whether its label is dropped (drawn < p_uncond).  The data are untouched: only the condition is removed.
     """
     drop = torch.rand(y.shape[0], generator=generator, device=_gen_device(generator)) < p_uncond  # which to drop
-    return torch.where(drop.to(y.device), torch.full_like(y, null_class), y)  # dropped labels -> the null class
+    return torch.where(to_device(drop, y.device), torch.full_like(y, null_class), y)  # dropped labels -> the null class
 
 
 def dropout_step(model: nn.Module, optimizer: torch.optim.Optimizer, x1: Tensor, y: Tensor, p_uncond: float,
@@ -147,13 +150,45 @@ def _next_batch(sample_data, n, generator, p_uncond, null_class, device) -> tupl
     x1, y = batch if isinstance(batch, (tuple, list)) else (batch, None)
     extra = {}
     if isinstance(y, dict):
-        extra = {k: v.to(device) for k, v in y.items() if k != "y"}  # condition images, vectors, tokens
+        extra = {k: to_device(v, device) for k, v in y.items() if k != "y"}  # condition images, vectors, tokens
         y = y.get("y")
     if p_uncond > 0:
         if y is None:
             raise ValueError("p_uncond > 0 needs labels: sample_data must return (x1, y)")
         y = drop_labels(y, null_class, p_uncond, generator)  # condition dropout
-    return x1.to(device), (y.to(device) if y is not None else None), extra
+    return to_device(x1, device), (to_device(y, device) if y is not None else None), extra
+
+
+_GPU_READ_EVERY = 25  # on a GPU the losses are read back (one host-device sync) once per this many steps
+
+
+def read_every(device: torch.device) -> int:
+    """How often a training loop on ``device`` reads its losses back: every step on a CPU (free), else every 25."""
+    return 1 if torch.device(device).type == "cpu" else _GPU_READ_EVERY
+
+
+def read_values(pending: list, step: int, every: int, history: list, what: str = "loss",
+                before_update: bool = True) -> None:
+    """Move the not yet read values (0-d tensors of steps step - len(pending) + 1 .. step) into ``history`` (floats,
+    one host-device sync for all of them); raise FloatingPointError at the first non-finite one.  ``before_update``:
+    the caller reads before this step's update (the error can then say the weights are as before it)."""
+    values = torch.stack(pending).tolist() if len(pending) > 1 else [pending[0].item()]
+    first = step - len(pending) + 1
+    pending.clear()
+    for k, value in enumerate(values):
+        if not math.isfinite(value):
+            where = "weights left as before it" if first + k == step and before_update else \
+                f"seen at step {step}" if first + k == step else \
+                f"seen at step {step}: on a GPU the values are read every {every} steps, so the weights have " \
+                f"taken the bad steps since"
+            raise FloatingPointError(f"the {what} is {value} at step {first + k} ({where}); lower lr")
+        history.append(value)
+
+
+def _running(history: list, window: int = 50) -> float:
+    """The mean of the last ``window`` losses (the progress bar's figure)."""
+    tail = history[-window:]
+    return sum(tail) / len(tail)
 
 
 def train(model: nn.Module, sample_data: Callable, *, steps: int, batch_size: int, lr: float = 1e-3, seed: int = 0,
@@ -199,27 +234,28 @@ def train(model: nn.Module, sample_data: Callable, *, steps: int, batch_size: in
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     ema = EMA(model, ema_decay) if ema_decay is not None else None
     result = TrainResult(model=model, ema=ema.model if ema else None)
-    was_training, start, running = model.training, time.perf_counter(), None
+    every = read_every(device)  # reading a GPU loss makes the host wait for the GPU: do it once per `every` steps
+    was_training, start, pending = model.training, time.perf_counter(), []
     model.train()
     bar = tqdm(range(1, steps + 1), disable=not progress, desc="train", leave=False)
     try:
         for step in bar:
-            x1, y, extra = _next_batch(sample_data, batch_size, generator, p_uncond, null_class, device)  # fresh data
-            loss = loss_fn(model, x1, generator=generator, y=y, cond=extra)  # the objective's loss on this batch
-            value = loss.item()
-            if not math.isfinite(value):
-                raise FloatingPointError(f"the loss is {value} at step {step} (weights left as before it); lower lr")
+            with trusted() if step > 1 else contextlib.nullcontext():  # step 1 checked the sampler's values
+                x1, y, extra = _next_batch(sample_data, batch_size, generator, p_uncond, null_class, device)  # data
+                loss = loss_fn(model, x1, generator=generator, y=y, cond=extra)  # the objective on this batch
+            pending.append(loss.detach())
+            report = callback is not None and (step % callback_every == 0 or step == steps)
+            if len(pending) >= every or report or step == steps or (progress and step % 25 == 0):
+                read_values(pending, step, every, result.loss_history)  # raises on a non-finite loss
             optimizer.zero_grad(set_to_none=True)
             loss.backward()  # gradients of the MSE
             optimizer.step()  # Adam update
             if ema is not None:
                 ema.update(model)  # θ_ema <- decay θ_ema + (1 - decay) θ
-            result.loss_history.append(value)
-            running = value if running is None else 0.98 * running + 0.02 * value
             if progress and (step % 25 == 0 or step == steps):
-                bar.set_postfix(loss=f"{running:.4f}", refresh=False)
-            if callback is not None and (step % callback_every == 0 or step == steps):
-                callback({"step": step, "loss": value, "model": model, "ema": result.ema})
+                bar.set_postfix(loss=f"{_running(result.loss_history):.4f}", refresh=False)
+            if report:
+                callback({"step": step, "loss": result.loss_history[-1], "model": model, "ema": result.ema})
     finally:
         bar.close()
         model.train(was_training)

@@ -30,10 +30,11 @@ from cs280diff.recipes.specs import DISTILLED_KINDS, SPECS, Spec
 __all__ = ["build", "measure", "compare"]
 
 
-def _sampler(data: str):
-    """``sample_data(n, generator) -> (x1, y)`` for a spec's data string."""
+def _sampler(data: str, device=None):
+    """``sample_data(n, generator) -> (x1, y)`` for a spec's data string (digits kept on ``device``; the other
+    data are drawn on the CPU, as their generator is)."""
     if data.startswith("digits/"):
-        return distilled.data_sampler(data)
+        return distilled.data_sampler(data, device)
     if data.startswith("game/"):
         return game.sampler(float(data.split("/", 1)[1]))  # the playable world, with that context noise
     if data.startswith("video/"):

@@ -36,11 +36,12 @@ def teacher_field(name: str, directory: Path):
     return load_pretrained(name, directory=directory)
 
 
-def data_sampler(data: str):
-    """sample_x1(n, generator) for a data string: "ring_2d" -> x1 (float32); "digits/train/8" -> (x1, y)."""
+def data_sampler(data: str, device=None):
+    """sample_x1(n, generator) for a data string: "ring_2d" -> x1 (float32); "digits/train/8" -> (x1, y), the
+    digits kept on ``device`` (only the batch indices travel)."""
     if data.startswith("digits/"):
         _, split, size = data.split("/")
-        return digits.digits_sampler(split, int(size))
+        return digits.digits_sampler(split, int(size), device=device)
     mixture = {"ring_2d": mixtures.ring_2d, "lecture_1d": mixtures.lecture_1d}[data]()
     return lambda n, generator: mixture.sample(n, generator)
 
