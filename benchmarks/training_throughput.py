@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 
 from cs280diff.nets import classifiers, training  # noqa: E402
 from cs280diff.nets.registry import construct  # noqa: E402
-from cs280diff.recipes import build  # noqa: E402
+from cs280diff.images import retrain  # noqa: E402
 from cs280diff.recipes.specs import DISTILLED_KINDS, SPECS  # noqa: E402
 
 WARMUP = 5
@@ -48,7 +48,7 @@ def steps_per_second(spec, device: torch.device, steps: int) -> float:
     torch.manual_seed(spec.init_seed)
     model = construct(spec.cls, spec.arch).to(device)
     settings = {k: v for k, v in spec.train.items() if k not in ("data", "steps")}
-    sample_data = build._sampler(spec.train["data"], device)  # the digits live on the device
+    sample_data = retrain.data_sampler(spec.train["data"], device)  # the digits live on the device
     train = classifiers.train_classifier if spec.kind in ("classifier", "noisy_classifier") else training.train
     train(model, sample_data, steps=WARMUP, progress=False, **settings)  # allocations, kernels, caches
     if device.type == "cuda":

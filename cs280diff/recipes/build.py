@@ -18,8 +18,7 @@ from pathlib import Path
 
 import torch
 
-from cs280diff.flows import mixtures
-from cs280diff.images import game, poses, prompts, tasks, video
+from cs280diff.images.retrain import data_sampler
 from cs280diff.nets import classifiers, training
 from cs280diff.nets.checkpoints import save_model
 from cs280diff.nets.registry import MANIFEST, construct, read_manifest, sha256_file, weights_dir
@@ -30,25 +29,6 @@ from cs280diff.recipes.specs import DISTILLED_KINDS, SPECS, Spec
 __all__ = ["build", "measure", "compare"]
 
 
-def _sampler(data: str, device=None):
-    """``sample_data(n, generator) -> (x1, y)`` for a spec's data string (digits kept on ``device``; the other
-    data are drawn on the CPU, as their generator is)."""
-    if data.startswith("digits/"):
-        return distilled.data_sampler(data, device)
-    if data.startswith("game/"):
-        return game.sampler(float(data.split("/", 1)[1]))  # the playable world, with that context noise
-    if data.startswith("video/"):
-        return video.sampler(first_only=data == "video/first_only")  # first frame (+ loudness) -> frame k
-    if data.startswith("poses/"):
-        return poses.sampler()  # notebook 8's two-link arm: target point -> pose
-    if data.startswith("prompts/"):
-        return prompts.sampler()  # notebook 8's (digit, style) prompts, some combinations held out
-    if data.startswith("task/"):
-        return tasks.sampler(data.split("/", 1)[1])  # notebook 8's conditional tasks
-    mixture = {"ring_2d": mixtures.ring_2d, "lecture_1d": mixtures.lecture_1d}[data]()
-    return lambda n, generator: mixture.sample(n, generator, return_labels=True)
-
-
 def _train_one(spec: Spec, out_dir: Path, progress: bool) -> dict:
     """Train one model from scratch and write ``<name>.safetensors``; returns its manifest entry (no metrics yet)."""
     with deterministic():
@@ -56,7 +36,7 @@ def _train_one(spec: Spec, out_dir: Path, progress: bool) -> dict:
         torch.manual_seed(spec.init_seed)  # the initial weights
         model = construct(spec.cls, spec.arch)
         settings = {k: v for k, v in spec.train.items() if k != "data"}
-        sample_data = _sampler(spec.train["data"])
+        sample_data = data_sampler(spec.train["data"])
         if spec.kind in DISTILLED_KINDS:
             model = distilled.train_distilled(spec, out_dir)  # from the teachers already in out_dir
         elif spec.kind in ("classifier", "noisy_classifier"):

@@ -11,6 +11,7 @@ from cs280diff.distill import fewstep
 from cs280diff.flows import metrics, mixtures, schedules, solvers
 from cs280diff.images import digits, game, poses, prompts, studies, tasks, video
 from cs280diff.images import metrics as image_metrics
+from cs280diff.images.retrain import EVAL_SEED, measure_like_shipped
 from cs280diff.nets import classifiers, training
 from cs280diff.nets.registry import load_pretrained, read_manifest
 
@@ -30,7 +31,6 @@ def deterministic():
         torch.set_num_threads(threads)
 
 
-EVAL_PER_CLASS, EVAL_STEPS, EVAL_SEED = 100, 50, 1
 
 
 def _measure_classifier(model, kind: str) -> dict:
@@ -45,26 +45,6 @@ def _measure_classifier(model, kind: str) -> dict:
     x0 = torch.randn(x_test.shape, generator=torch.Generator().manual_seed(EVAL_SEED))  # fixed noise
     return {f"accuracy_t{t:.1f}": classifiers.accuracy(model, conventions.path(x0, x_test, t), y_test, t=t)
             for t in (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)}  # on x_t = (1 - t) x0 + t x1 of the test digits
-
-
-def _measure_digits_velocity(model, classifier) -> dict:
-    """Metrics of 100 samples per class (s = 1, Euler 50 steps) and of 1,000 unconditional ones (y = None).
-
-    ``fd_n359`` / ``uncond_fd_n359``: FD-digits of 359 of them with the test split's class counts (the first ones of
-    each class), to set beside the classifier's ``floor_fd`` (FD shrinks with the number of samples).
-    """
-    labels = torch.arange(10).repeat_interleave(EVAL_PER_CLASS)
-    counts = torch.bincount(digits.load_digits("test")[1], minlength=10).tolist()
-    subset = torch.cat([torch.arange(c * EVAL_PER_CLASS, c * EVAL_PER_CLASS + k) for c, k in enumerate(counts)])
-    x = solvers.generate(model, labels, n_steps=EVAL_STEPS, seed=EVAL_SEED, shape=(1, 8, 8))
-    cond = image_metrics.evaluate(x, labels, classifier)
-    xu = solvers.generate(model, None, n=labels.numel(), n_steps=EVAL_STEPS, seed=EVAL_SEED + 1,
-                                shape=(1, 8, 8))
-    uncond = image_metrics.evaluate(xu, None, classifier)
-    return {**{k: v for k, v in cond.items() if k != "n"}, "n": cond["n"],
-            "fd_n359": image_metrics.fd_digits(x[subset], classifier),
-            **{f"uncond_{k}": uncond[k] for k in ("fd", "precision", "recall", "diversity_ratio")},
-            "uncond_fd_n359": image_metrics.fd_digits(xu[subset], classifier)}
 
 
 def _measure_mixture_velocity(model, data: str) -> dict:
@@ -218,5 +198,5 @@ def measure_one(name: str, directory: Path) -> dict:
         if entry["kind"] == "conditional":
             return _measure_conditional(model, entry["train"]["data"].split("/", 1)[1])
         if entry["kind"] == "digits_velocity":
-            return _measure_digits_velocity(model, load_pretrained("digits_classifier", directory=directory))
+            return measure_like_shipped(model, load_pretrained("digits_classifier", directory=directory))
         return _measure_mixture_velocity(model, entry["train"]["data"])
