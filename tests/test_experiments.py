@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from cs280diff.flows import experiments, metrics, mixtures, schedules, solvers, stochastic
+from cs280diff.flows import experiments, metrics, mixtures, schedules, solvers
 
 SEEDS = range(5)
 

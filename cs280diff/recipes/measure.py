@@ -11,7 +11,7 @@ from cs280diff.distill import fewstep
 from cs280diff.flows import metrics, mixtures, schedules, solvers
 from cs280diff.images import digits, game, poses, prompts, studies, tasks, video
 from cs280diff.images import metrics as image_metrics
-from cs280diff.images.retrain import EVAL_SEED, measure_like_shipped
+from cs280diff.images.retrain import EVAL_SEED, EVAL_STEPS, measure_like_shipped
 from cs280diff.nets import classifiers, training
 from cs280diff.nets.registry import load_pretrained, read_manifest
 
