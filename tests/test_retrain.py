@@ -45,3 +45,16 @@ def test_the_global_rng_is_left_alone_and_bad_names_are_refused():
         retrain.train_like_shipped("digits_classifier")
     with pytest.raises(ValueError, match="steps"):
         retrain.train_like_shipped("digits_mlp", steps=0)
+
+
+def test_compare_with_shipped_flags_a_metric_beyond_its_tolerance():
+    """The shipped numbers themselves are within; accuracy moved by twice its tolerance is not (and only it)."""
+    entry = registry.read_manifest()["models"]["digits_unet"]
+    assert all(row[4] for row in retrain.compare_with_shipped("digits_unet", entry["metrics"]))
+    moved = {**entry["metrics"], "accuracy": entry["metrics"]["accuracy"] - 2 * entry["tolerances"]["accuracy"]}
+    rows = retrain.compare_with_shipped("digits_unet", moved)
+    assert [row[0] for row in rows if not row[4]] == ["accuracy"]
+    with pytest.raises(ValueError, match="not a shipped digits velocity model"):
+        retrain.compare_with_shipped("task_inbetween", entry["metrics"])
+    with pytest.raises(ValueError, match="lacks.*fd_n359"):
+        retrain.compare_with_shipped("digits_unet", {"accuracy": 1.0})

@@ -128,7 +128,13 @@ COMPARED = ("accuracy", "fd_n359", "precision", "recall", "uncond_fd_n359")  # t
 def compare_with_shipped(name: str, metrics: dict) -> list[tuple]:
     """Rows (metric, yours, shipped, tolerance, within) of a retrained model's ``measure_like_shipped`` metrics
     beside the manifest's numbers for ``name`` and its rebuild tolerances (|yours - shipped| <= tolerance)."""
-    entry = registry.read_manifest()["models"][name]
+    entry = registry.read_manifest()["models"].get(name)
+    if entry is None or entry.get("kind") != "digits_velocity":
+        raise ValueError(f"{name!r} is not a shipped digits velocity model: compare_with_shipped sets "
+                         "measure_like_shipped's digits metrics beside the manifest's")
+    missing = [key for key in COMPARED if key not in metrics]
+    if missing:
+        raise ValueError(f"metrics lacks {missing}: pass the dict measure_like_shipped returns")
     rows = []
     for key in COMPARED:
         mine, theirs, tol = metrics[key], entry["metrics"][key], entry["tolerances"].get(key, 0.0)
