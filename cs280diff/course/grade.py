@@ -33,10 +33,11 @@ from cs280diff.course.collect import collect
 from cs280diff.course.repair import repair
 from cs280diff.course.report import scan_submission, write_report
 
-__all__ = ["Settings", "grade", "KILLER_SOURCE"]
+__all__ = ["Settings", "grade", "KILLER_SOURCE", "DEAD_KERNEL"]
 
 KILLER_SOURCE = ("raise RuntimeError('cs280diff grader: this cell stopped the grading kernel (it exited, crashed or "
                  "ignored the time limit), so it was not run; the rest of the notebook was graded')")
+DEAD_KERNEL = "the kernel died"  # the reason autograde-one gives when nbgrader's kernel died mid-run
 
 
 @dataclass(frozen=True)
@@ -116,7 +117,9 @@ def _run_one(root: Path, aid: str, student: str, settings: Settings) -> dict:
 
 
 def _grade_one(root: Path, aid: str, student: str, settings: Settings) -> dict:
-    """Autograde, and on a dead kernel or a timeout quarantine the culprit cell and grade again (3 times at most)."""
+    """Autograde, and on a dead kernel or a timeout quarantine the culprit cell and grade again (3 times at most).
+    A kernel that died although every cell runs when run one by one (a loaded machine, not the submission) is
+    graded once more before the submission counts as failed."""
     status = {"student": student, "notebook": aid, "quarantined": [], "start": time.time()}
     try:
         return _attempts(root, aid, student, settings, status)
@@ -125,13 +128,17 @@ def _grade_one(root: Path, aid: str, student: str, settings: Settings) -> dict:
 
 
 def _attempts(root: Path, aid: str, student: str, settings: Settings, status: dict) -> dict:
-    for _ in range(4):
+    status["retries"] = 0
+    for _ in range(5):
         result = _run_one(root, aid, student, settings)
         if result["success"]:
             status["status"] = "graded" + (" after quarantine" if status["quarantined"] else "")
             return status
         path = root / "submitted" / student / aid / f"{aid}.ipynb"
         culprit = _find_killer(path, settings)
+        if culprit is None and result.get("reason") == DEAD_KERNEL and not status["retries"]:
+            status["retries"] += 1  # every cell ran when run one by one: a death of the machine's, not the cell's
+            continue
         if culprit is None or len(status["quarantined"]) >= 3:
             status["status"] = f"failed: {result.get('reason', 'autograde failed')}"
             return status
@@ -185,7 +192,8 @@ def grade(inbox: Path, root: Path | None = None, *, settings: Settings = Setting
     for s in statuses:
         s["repairs"] = repairs[(s["student"], s["notebook"])]
         log(f"{s['student']} / {s['notebook']}: {s['status']}" + (f", quarantined {s['quarantined']}" if s["quarantined"] else "")
-            + (f", {len(s['repairs'])} repairs" if s["repairs"] else ""))
+            + (f", {len(s['repairs'])} repairs" if s["repairs"] else "")
+            + (", graded again after a kernel death that running it cell by cell did not repeat" if s.get("retries") else ""))
     _feedback(root, statuses, settings)
     path = write_csv(root, statuses, settings)
     lap("feedback_and_csv")

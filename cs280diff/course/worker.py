@@ -8,12 +8,22 @@ from __future__ import annotations
 import json
 import os
 import resource
+import tempfile
 import time
 from pathlib import Path
 
-from cs280diff.course.grade import KILLER_SOURCE
+from cs280diff.course.grade import DEAD_KERNEL, KILLER_SOURCE
 
 __all__ = ["autograde_one", "find_killer"]
+
+
+def _kernel_sockets() -> dict:
+    """The kernel's sockets as Unix sockets under a name of this process's own (POSIX), not TCP ports: parallel
+    graders that pick free TCP ports at the same moment can pick the same one, and the kernel that loses dies at
+    start (jupyter_client's port race).  Each grader process runs one kernel at a time."""
+    if os.name != "posix":
+        return {}
+    return {"transport": "ipc", "ip": os.path.join(tempfile.gettempdir(), f"cs280diff-kernel-{os.getpid()}")}
 
 
 def _limit_memory(gb: float) -> None:
@@ -28,7 +38,8 @@ def autograde_one(root: Path, aid: str, student: str, *, cell_timeout: int, memo
     from cs280diff.course.release import nbgrader_api
 
     _limit_memory(memory_gb)
-    overrides = {"Execute__timeout": cell_timeout, **({"CourseDirectory__db_url": db_url} if db_url else {})}
+    overrides = {"Execute__timeout": cell_timeout, **({"CourseDirectory__db_url": db_url} if db_url else {}),
+                 **{f"KernelManager__{k}": v for k, v in _kernel_sockets().items()}}
     api = nbgrader_api(Path(root), **overrides)
     for attempt in range(8):
         result = api.autograde(aid, student, force=True, create=True)
@@ -36,7 +47,7 @@ def autograde_one(root: Path, aid: str, student: str, *, cell_timeout: int, memo
         if result["success"] or "database is locked" not in text:
             break
         time.sleep(0.3 * (attempt + 1))  # another worker holds the SQLite write lock: wait and redo
-    reason = "" if result["success"] else ("the kernel died" if "DeadKernel" in text or "Kernel died" in text
+    reason = "" if result["success"] else (DEAD_KERNEL if "DeadKernel" in text or "Kernel died" in text
                                            else (result.get("error") or "autograde failed").strip()[-300:])
     out = {"success": bool(result["success"]), "reason": reason}
     print(json.dumps(out), flush=True)
@@ -50,12 +61,14 @@ def find_killer(path: Path, *, cell_timeout: int, memory_gb: float) -> int | Non
     import nbformat
     from nbclient import NotebookClient
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
+    from traitlets.config import Config
 
     _limit_memory(memory_gb)
     os.environ["NBGRADER_EXECUTION"] = "autograde"
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(nb, timeout=cell_timeout, interrupt_on_timeout=False, allow_errors=True,
-                            kernel_name="python3", resources={"metadata": {"path": str(Path(path).parent)}})
+                            kernel_name="python3", resources={"metadata": {"path": str(Path(path).parent)}},
+                            config=Config({"KernelManager": _kernel_sockets()}))
     culprit = None
     try:
         with client.setup_kernel():
