@@ -45,7 +45,7 @@ lab-ta: $(STAMP)
 	$(BIN)/jupyter lab $(LAB_ROOT) $(LAB_ARGS)
 
 test: $(STAMP)
-	$(THREADS_1) $(PY) -m pytest -n $(JOBS) --dist loadscope --nbval-lax --durations=15
+	$(THREADS_1) $(PY) -m pytest -n $(JOBS) --dist loadscope --no-loadscope-reorder --nbval-lax --durations=15
 
 release: $(STAMP)
 	$(PY) -m cs280diff.course release

@@ -174,3 +174,23 @@ def test_make_lab_starts_jupyterlab_on_notebooks():
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
+
+
+def test_every_scope_in_the_schedule_exists():
+    """conftest's SCOPE_SECONDS (longest scopes first under xdist) names real modules, classes and notebooks."""
+    from conftest import SCOPE_SECONDS
+
+    import nbgrading as G
+
+    for scope in SCOPE_SECONDS:
+        path, _, cls = scope.partition("::")
+        assert (REPO / path).is_file(), f"SCOPE_SECONDS names {path}, which is gone: refresh the table"
+        if cls:
+            assert cls.removeprefix("TestNotebook_") in G.notebook_ids(), f"SCOPE_SECONDS names {scope}: no such class"
+
+
+def test_the_kernel_is_ipykernel_6():
+    """ipykernel 7 can leave a request unread on the shell socket (a cell waits with the kernel idle): pinned < 7."""
+    from importlib.metadata import version
+
+    assert version("ipykernel").split(".")[0] == "6", f"ipykernel {version('ipykernel')}: pyproject pins <7"
