@@ -1,6 +1,8 @@
 """The grading loop's policy on a failed autograde, with the autograde and the cell-by-cell search stubbed:
 a kernel death that the cell-by-cell run does not repeat (a loaded machine) is graded once more, a death that it
 does repeat quarantines the cell, and a death that keeps coming back unexplained fails the submission."""
+from pathlib import Path
+
 import pytest
 
 from cs280diff.course import grade as G
@@ -22,7 +24,7 @@ def _run(monkeypatch, results, culprits):
 
     monkeypatch.setattr(G, "_run_one", run_one)
     monkeypatch.setattr(G, "_find_killer", find_killer)
-    status = G._grade_one(G.Path("/nowhere"), "01_one_d_flow", "someone", G.Settings())
+    status = G._grade_one(Path("/nowhere"), "01_one_d_flow", "someone", G.Settings())
     return status, calls
 
 

@@ -129,7 +129,7 @@ def _grade_one(root: Path, aid: str, student: str, settings: Settings) -> dict:
 
 def _attempts(root: Path, aid: str, student: str, settings: Settings, status: dict) -> dict:
     status["retries"] = 0
-    for _ in range(5):
+    for _ in range(1 + 1 + 3):  # the first run, one regrade after an unrepeated death, three quarantines
         result = _run_one(root, aid, student, settings)
         if result["success"]:
             status["status"] = "graded" + (" after quarantine" if status["quarantined"] else "")
