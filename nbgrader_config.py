@@ -13,6 +13,9 @@ c.CourseDirectory.source_directory = "solutions"
 c.CourseDirectory.release_directory = "notebooks"
 c.CourseDirectory.db_url = "sqlite:///" + os.path.join(c.CourseDirectory.root, "gradebook.db")
 
+# Every kernel client polls in half-second slices: a reply whose wake-up pyzmq missed is read within 0.5 s, not
+# when the cell's timeout runs out (cs280diff/course/kernels.py).
+c.AsyncKernelManager.client_class = "cs280diff.course.kernels.PatientKernelClient"
 # A student's infinite loop is interrupted after this many seconds per cell; grading goes on.
 c.Execute.timeout = 120
 # Student stubs.

@@ -5,6 +5,10 @@ import pytest
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
+from cs280diff.course.kernels import PatientKernelManager
+
+KERNEL = {"kernel_name": "python3", "kernel_manager_class": PatientKernelManager}
+
 CHECK = "grading.check_true(1 + 1 == 3, 'path_xt(x0, x1, t=0) is wrong: expected x0')"
 
 
@@ -15,7 +19,7 @@ def test_a_failed_check_is_one_line_and_other_errors_keep_their_traceback():
         nbformat.v4.new_code_cell("def f():\n    raise ValueError('a bug of mine')\nf()"),
         nbformat.v4.new_code_cell("print('the next cell runs')"),
     ])
-    NotebookClient(nb, timeout=60, allow_errors=True, kernel_name="python3").execute()
+    NotebookClient(nb, timeout=60, allow_errors=True, **KERNEL).execute()
     failed = [o for o in nb.cells[1].outputs if o.output_type == "error"]
     assert len(failed) == 1 and failed[0].ename == "GradingError" and len(failed[0].traceback) == 1
     assert "path_xt(x0, x1, t=0) is wrong: expected x0" in failed[0].traceback[0]
@@ -28,7 +32,7 @@ def test_the_cell_still_fails():
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("from cs280diff import grading"),
                                          nbformat.v4.new_code_cell(CHECK)])
     with pytest.raises(CellExecutionError, match="path_xt"):
-        NotebookClient(nb, timeout=60, allow_errors=False, kernel_name="python3").execute()
+        NotebookClient(nb, timeout=60, allow_errors=False, **KERNEL).execute()
 
 
 def test_a_failing_cell_shows_no_half_drawn_figure():
@@ -39,7 +43,7 @@ def test_a_failing_cell_shows_no_half_drawn_figure():
         nbformat.v4.new_code_cell("fig, ax = plt.subplots()\nraise NotImplementedError('exercise x is not written yet')"),
         nbformat.v4.new_code_cell("fig, ax = plt.subplots()\nax.plot([0, 1], [1, 0])"),
     ])
-    NotebookClient(nb, timeout=60, allow_errors=True, kernel_name="python3").execute()
+    NotebookClient(nb, timeout=60, allow_errors=True, **KERNEL).execute()
     failed, drawn = nb.cells[1].outputs, nb.cells[2].outputs
     assert [o.output_type for o in failed] == ["error"]
     assert any("image/png" in o.get("data", {}) for o in drawn)
@@ -67,7 +71,7 @@ def test_progress_bars_of_a_failing_cell_are_not_left_behind():
                                   "    if i == 60:\n        raise ValueError('a bug at step 60')"),
         nbformat.v4.new_code_cell("for i in tqdm(range(40), desc='sweep', leave=True):\n    time.sleep(0.02)"),
     ])
-    NotebookClient(nb, timeout=60, allow_errors=True, kernel_name="python3").execute()
+    NotebookClient(nb, timeout=60, allow_errors=True, **KERNEL).execute()
     assert [o.output_type for o in nb.cells[1].outputs] == ["error"]  # no bar at 0 % above the traceback
     shown = _bars_shown(nb, nb.cells[2])
     assert len(shown) == 2 and not any(shown.values())  # drawn after the delay; tqdm hid 'train', we 'sample'

@@ -9,6 +9,8 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
+from cs280diff.course.kernels import PatientKernelManager
+
 REPO = Path(__file__).resolve().parents[1]
 STUDENT = sorted(p.parent.name for p in REPO.glob("notebooks/*/*.ipynb"))
 VIEW = "application/vnd.jupyter.widget-view+json"
@@ -37,7 +39,7 @@ def test_a_fresh_student_notebook_shows_errors_without_empty_figures_or_stale_ba
     nb = nbformat.read(path, as_version=4)
     exercises = {c.metadata["nbgrader"]["grade_id"] for c in nb.cells
                  if c.metadata.get("nbgrader", {}).get("solution") and c.cell_type == "code"}
-    NotebookClient(nb, timeout=600, allow_errors=True, kernel_name="python3",
+    NotebookClient(nb, timeout=600, allow_errors=True, kernel_name="python3", kernel_manager_class=PatientKernelManager,
                    resources={"metadata": {"path": str(path.parent)}}).execute()
     failed = 0
     for i, cell in enumerate(nb.cells):

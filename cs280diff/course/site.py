@@ -34,12 +34,15 @@ def _execute(path: Path, quick: bool):
     import nbformat
     from nbclient import NotebookClient
 
+    from cs280diff.course.kernels import PatientKernelManager
+
     nb = nbformat.read(path, as_version=4)
     env_key, value = ("NBGRADER_EXECUTION", "autograde") if quick else ("CS280DIFF_PROFILE", "fast")
     saved = os.environ.get(env_key)
     os.environ[env_key], os.environ["MPLBACKEND"] = value, "module://matplotlib_inline.backend_inline"
     try:
         NotebookClient(nb, timeout=900, kernel_name="python3", store_widget_state=True, allow_errors=False,
+                       kernel_manager_class=PatientKernelManager,
                        resources={"metadata": {"path": str(path.parent)}}).execute()
     finally:
         if saved is None:

@@ -63,11 +63,14 @@ def find_killer(path: Path, *, cell_timeout: int, memory_gb: float) -> int | Non
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
     from traitlets.config import Config
 
+    from cs280diff.course.kernels import PatientKernelManager
+
     _limit_memory(memory_gb)
     os.environ["NBGRADER_EXECUTION"] = "autograde"
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(nb, timeout=cell_timeout, interrupt_on_timeout=False, allow_errors=True,
-                            kernel_name="python3", resources={"metadata": {"path": str(Path(path).parent)}},
+                            kernel_name="python3", kernel_manager_class=PatientKernelManager,
+                            resources={"metadata": {"path": str(Path(path).parent)}},
                             config=Config({"KernelManager": _kernel_sockets()}))
     culprit = None
     try:
