@@ -59,7 +59,8 @@ def run_once(aid: str, profile: str, timeout: int) -> dict:
         os.environ["CS280DIFF_PROFILE"] = profile
         start = time.perf_counter()
         NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=True,
-                       kernel_manager_class=PatientKernelManager, resources={"metadata": {"path": str(work)}}).execute()
+                       kernel_manager_class=PatientKernelManager,
+                       resources={"metadata": {"path": str(work)}}).execute()
         total = time.perf_counter() - start
     cells = nb.cells[:n_cells]
     errors = [(i, o.ename) for i, c in enumerate(cells) if c.cell_type == "code"

@@ -6,6 +6,7 @@
   grade        ``cs280diff-grade INBOX``: collect (``collect``), repair (``repair``), autograde in parallel
                (``worker``), feedback, grades.csv
   site         ``make site``: the executed solution notebooks as a Sphinx + myst-nb site
+  kernels      the kernel client every notebook run uses: it polls for replies in slices (no missed wake-up)
   profiles     ``docs/profiles.md``: what the fast and the full profile change, read from the notebooks
   __main__     ``python -m cs280diff.course release | autograde | to-text | from-text``
 
